@@ -1,0 +1,1 @@
+//! MITRE ATT&CK facts embedded in the binary (to be generated).

@@ -1,0 +1,1 @@
+//! Front end for this query language (not yet written).

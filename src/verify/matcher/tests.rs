@@ -1,0 +1,125 @@
+use super::*;
+use crate::model::{Expr, Op, Predicate, Value};
+use serde_json::json;
+
+fn p(field: &str, op: Op, vals: &[&str]) -> Expr {
+    Expr::Pred(Predicate::field(
+        field,
+        op,
+        vals.iter().map(|v| Value::str(*v)).collect(),
+    ))
+}
+
+#[test]
+fn nested_and_literal_dotted_keys() {
+    let ev = json!({"actor": {"alternateId": "a@b"}, "process.name": "cmd.exe"});
+    assert_eq!(
+        eval(&p("actor.alternateId", Op::Eq, &["A@B"]), &ev),
+        Verdict::Match
+    );
+    assert_eq!(
+        eval(&p("process.name", Op::Eq, &["cmd.exe"]), &ev),
+        Verdict::Match
+    );
+    assert_eq!(
+        eval(&p("actor.missing", Op::Eq, &["x"]), &ev),
+        Verdict::NoMatch
+    );
+}
+
+#[test]
+fn case_sensitivity_follows_the_predicate() {
+    let ev = json!({"a": "Hello"});
+    let mut pr = Predicate::field("a", Op::Eq, vec![Value::str("hello")]);
+    assert_eq!(eval(&Expr::Pred(pr.clone()), &ev), Verdict::Match);
+    pr.case_sensitive = true;
+    assert_eq!(eval(&Expr::Pred(pr), &ev), Verdict::NoMatch);
+}
+
+#[test]
+fn three_valued_logic() {
+    let ev = json!({"a": "x"});
+    let op = Expr::opaque("weird()", "unknown function");
+    let yes = p("a", Op::Eq, &["x"]);
+    let no = p("a", Op::Eq, &["y"]);
+    assert_eq!(
+        eval(&Expr::all(vec![no.clone(), op.clone()]), &ev),
+        Verdict::NoMatch
+    );
+    assert_eq!(
+        eval(&Expr::any(vec![yes.clone(), op.clone()]), &ev),
+        Verdict::Match
+    );
+    assert!(matches!(
+        eval(&Expr::all(vec![yes, op.clone()]), &ev),
+        Verdict::Unknown(_)
+    ));
+    assert!(matches!(eval(&Expr::not(op), &ev), Verdict::Unknown(_)));
+}
+
+#[test]
+fn globs_and_escapes() {
+    assert!(glob_match("*\\cmd.exe", "C:\\Windows\\cmd.exe"));
+    assert!(glob_match("a?c", "abc"));
+    assert!(!glob_match("a?c", "ac"));
+    assert!(glob_match("a\\*b", "a*b"));
+    assert!(!glob_match("a\\*b", "axb"));
+    assert!(glob_match("*", ""));
+    assert!(glob_match("*a*b*c*", "xxaxxbxxcxx"));
+}
+
+#[test]
+fn arrays_match_any_element_and_numbers_compare_numerically() {
+    let ev = json!({"ips": ["10.0.0.1", "192.168.1.5"], "EventID": "4688", "n": 7});
+    assert_eq!(
+        eval(&p("ips", Op::Cidr, &["192.168.0.0/16"]), &ev),
+        Verdict::Match
+    );
+    let id = Expr::Pred(Predicate::field(
+        "EventID",
+        Op::Eq,
+        vec![Value::Num(4688.0)],
+    ));
+    assert_eq!(eval(&id, &ev), Verdict::Match);
+    let gt = Expr::Pred(Predicate::field("n", Op::Gt, vec![Value::Num(5.0)]));
+    assert_eq!(eval(&gt, &ev), Verdict::Match);
+}
+
+#[test]
+fn kql_has_matches_whole_terms() {
+    assert!(has_term("run cmd.exe /c", "cmd"));
+    assert!(!has_term("runcmd.exe", "cmd"));
+    assert!(has_term("a-b", "a-b"));
+}
+
+#[test]
+fn null_exists_and_keywords() {
+    let ev = json!({"a": null, "b": "text with Mimikatz inside"});
+    assert_eq!(eval(&p("a", Op::IsNull, &[]), &ev), Verdict::Match);
+    assert_eq!(eval(&p("zz", Op::IsNull, &[]), &ev), Verdict::Match);
+    assert_eq!(eval(&p("a", Op::Exists, &[]), &ev), Verdict::Match);
+    assert_eq!(eval(&p("zz", Op::Exists, &[]), &ev), Verdict::NoMatch);
+    let kw = Expr::Pred(Predicate::new(
+        None,
+        Op::Contains,
+        vec![Value::str("mimikatz")],
+    ));
+    assert_eq!(eval(&kw, &ev), Verdict::Match);
+}
+
+#[test]
+fn regex_unanchored_and_bad_regex_is_unknown() {
+    let ev = json!({"a": "xxabcxx"});
+    let mut r = Predicate::field("a", Op::Regex, vec![Value::str("ab+c")]);
+    r.case_sensitive = true;
+    assert_eq!(eval(&Expr::Pred(r), &ev), Verdict::Match);
+    let bad = Predicate::field("a", Op::Regex, vec![Value::str("(?<=a)b")]);
+    assert!(matches!(eval(&Expr::Pred(bad), &ev), Verdict::Unknown(_)));
+}
+
+#[test]
+fn date_parts() {
+    assert_eq!(date_part(Transform::Hour, "2024-05-01T13:45:00Z"), Some(13));
+    assert_eq!(date_part(Transform::Week, "2024-01-01T00:00:00Z"), Some(1));
+    assert_eq!(date_part(Transform::Month, "2024-05-01"), Some(5));
+}
