@@ -175,3 +175,89 @@ pub fn scalar(v: Option<&serde_json::Value>) -> Option<String> {
         _ => None,
     }
 }
+
+/// Suffix of ruledex's own test files: `<rule file stem>.tests.yml` beside a rule holds
+/// test events for vendors whose format has no tests of its own (and extra ones for those
+/// that do). Shape: `tests: [{name, match: true|false | count: N, event: {...} | events: [...]}]`.
+pub const SIDECAR_SUFFIX: &str = ".tests.yml";
+
+/// True for ruledex test files, which no format claims as rules.
+pub fn is_sidecar(rel: &str) -> bool {
+    rel.ends_with(SIDECAR_SUFFIX)
+}
+
+/// The sidecar tests of the rule file `rel` (none when there is no sidecar file).
+pub fn sidecar_tests(root: &Root, rel: &str) -> (Vec<crate::model::RuleTest>, Vec<Diagnostic>) {
+    use crate::model::{Expect, RuleTest, SourceLocation};
+    let stem = rel.rsplit_once('.').map(|(s, _)| s).unwrap_or(rel);
+    let side = format!("{stem}{SIDECAR_SUFFIX}");
+    let Some(file) = root.get(&side) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut diags = Vec::new();
+    let doc = match parse_yaml(&file.text) {
+        Ok(d) => d,
+        Err((line, msg)) => {
+            diags.push(Diagnostic::new(
+                Check::ParseError,
+                root.display(&side),
+                line,
+                msg,
+            ));
+            return (Vec::new(), diags);
+        }
+    };
+    let mut tests = Vec::new();
+    let items = doc
+        .get("tests")
+        .and_then(|t| t.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if items.is_empty() {
+        diags.push(Diagnostic::new(
+            Check::ParseError,
+            root.display(&side),
+            1,
+            "a tests file needs a non-empty `tests:` list",
+        ));
+    }
+    for (i, t) in items.iter().enumerate() {
+        let name = scalar(t.get("name")).unwrap_or_else(|| format!("test {}", i + 1));
+        let line = crate::diag::find_line(&file.text, &name).unwrap_or(1);
+        let events: Vec<serde_json::Value> = match (t.get("event"), t.get("events")) {
+            (Some(e), _) => vec![e.clone()],
+            (None, Some(serde_json::Value::Array(a))) => a.clone(),
+            _ => Vec::new(),
+        };
+        let expect = match (
+            t.get("match").and_then(|m| m.as_bool()),
+            t.get("count").and_then(|c| c.as_u64()),
+        ) {
+            (_, Some(n)) => Some(Expect::Count(n as usize)),
+            (Some(true), None) => Some(Expect::Match),
+            (Some(false), None) => Some(Expect::NoMatch),
+            (None, None) => None,
+        };
+        let (Some(expect), false) = (expect, events.is_empty()) else {
+            diags.push(Diagnostic::new(
+                Check::MissingField,
+                root.display(&side),
+                line,
+                format!("test `{name}` needs `event` (or `events`) and `match: true|false` (or `count`)"),
+            ));
+            continue;
+        };
+        tests.push(RuleTest {
+            name,
+            events,
+            expect,
+            unsupported: None,
+            location: Some(SourceLocation {
+                root: root.index,
+                path: side.clone(),
+                line,
+            }),
+        });
+    }
+    (tests, diags)
+}
