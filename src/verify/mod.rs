@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod matcher;
+pub mod report;
 
 use serde::Serialize;
 

@@ -1,0 +1,238 @@
+//! The command line: argument definitions and the commands, over the library.
+
+use crate::config::{self, Config};
+use crate::discover::RootSpec;
+use crate::pipeline::{self, Progress};
+use crate::verify::checks::{Check, Level};
+use crate::verify::report::Report;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Parser)]
+#[command(
+    name = "ruledex",
+    version,
+    about = "Detection rules of every vendor in one cross-indexed, tested catalog"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the HTML site, the Markdown tree and the exports.
+    ///
+    /// Without PATH, builds the roots of ./ruledex.toml, or ./rules when there is none.
+    Build {
+        /// Rule roots (vendor repository checkouts or any folder).
+        paths: Vec<PathBuf>,
+        /// Output folder (created; only files inside it are written).
+        #[arg(short, long, default_value = "public")]
+        output: PathBuf,
+        /// Print only errors and the summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Load, verify and lint rules; exit 1 when there is an error-level finding.
+    Check {
+        /// Rule roots. Without PATH, the roots of ./ruledex.toml, or ./rules.
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Text format: print only the summary line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// List the lint catalogue: every check with its id, level, vendors and description.
+    Checks {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// Runs the command line; returns the process exit code (0 ok, 1 findings, 2 usage or I/O).
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, String> {
+    match cli.command {
+        Command::Build {
+            paths,
+            output,
+            quiet,
+        } => {
+            let config = site_config(&paths)?;
+            let progress = Bars::new(quiet);
+            let build = pipeline::run(&config.roots, &progress)?;
+            let written = crate::render::site(&build, &config, &output)?;
+            let report = Report::new(&build);
+            if !quiet {
+                for d in build
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.level == Level::Error)
+                    .take(20)
+                {
+                    eprintln!(
+                        "{}:{}: {}[{}]: {}",
+                        d.file,
+                        d.line,
+                        d.level.as_str(),
+                        d.code.id(),
+                        d.message
+                    );
+                }
+            }
+            eprintln!(
+                "{}; wrote {} HTML and {} Markdown pages to {}",
+                report.summary(),
+                written.html_pages,
+                written.markdown_pages,
+                output.display()
+            );
+            Ok(0)
+        }
+        Command::Check {
+            paths,
+            format,
+            output,
+            quiet,
+        } => {
+            let config = site_config(&paths)?;
+            let progress = Bars::new(quiet || format != Format::Text);
+            let build = pipeline::run(&config.roots, &progress)?;
+            let report = Report::new(&build);
+            let text = match format {
+                Format::Json => report.to_json(),
+                Format::Sarif => report.to_sarif(),
+                Format::Text if quiet => report.summary() + "\n",
+                Format::Text => report.to_text(&build, Level::Note),
+            };
+            emit(&text, output.as_deref())?;
+            Ok(if report.has_errors() { 1 } else { 0 })
+        }
+        Command::Checks { format } => {
+            let text = match format {
+                Format::Json => checks_json(),
+                _ => checks_text(),
+            };
+            print!("{text}");
+            Ok(0)
+        }
+    }
+}
+
+fn emit(text: &str, output: Option<&Path>) -> Result<(), String> {
+    match output {
+        Some(p) => {
+            std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Roots from the command line, else `ruledex.toml`, else `rules/`.
+fn site_config(paths: &[PathBuf]) -> Result<Config, String> {
+    let mut config = config::load(Path::new("."))?.unwrap_or_default();
+    if !paths.is_empty() {
+        config.roots = paths.iter().map(RootSpec::new).collect();
+    }
+    if config.roots.is_empty() {
+        let default = PathBuf::from("rules");
+        if !default.is_dir() {
+            return Err("no rule roots: give PATH arguments, add [[roots]] to ruledex.toml, or run where ./rules exists".into());
+        }
+        config.roots.push(RootSpec::new(default));
+    }
+    Ok(config)
+}
+
+pub fn checks_text() -> String {
+    let mut out = String::new();
+    for c in Check::ALL {
+        out.push_str(&format!(
+            "{:<24} {:<8} {:<10} {}\n",
+            c.id(),
+            c.default_level().as_str(),
+            c.vendors(),
+            c.description()
+        ));
+    }
+    out
+}
+
+pub fn checks_json() -> String {
+    let list: Vec<serde_json::Value> = Check::ALL
+        .iter()
+        .map(|c| {
+            serde_json::json!({"id": c.id(), "level": c.default_level().as_str(), "vendors": c.vendors(), "description": c.description()})
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).expect("catalogue serialises") + "\n"
+}
+
+/// Progress bars on a terminal; silent with `-q` or when stderr is not a terminal.
+struct Bars {
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn new(quiet: bool) -> Bars {
+        Bars {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn stage(&self, name: &str, total: usize) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(name.to_string());
+        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+    }
+    fn advance(&self, n: usize) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            b.inc(n as u64);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b.finish_and_clear();
+        }
+    }
+}
