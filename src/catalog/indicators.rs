@@ -46,7 +46,7 @@ pub fn of_rule(rule: &Rule) -> Vec<Indicator> {
         } else {
             p.op.as_str().to_string()
         };
-        let values: Vec<String> = if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
+        let values: Vec<String> = if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Truthy) {
             vec![String::new()]
         } else {
             p.values.iter().map(|v| v.to_string()).collect()

@@ -229,6 +229,9 @@ pub enum Op {
     IsNull,
     /// The field is null, absent or the empty string.
     IsEmpty,
+    /// The field holds a value Python counts as true: present and not null, `false`, `0`, an
+    /// empty string, an empty list or an empty object (Panther Python `if event.get(..)`).
+    Truthy,
     Gt,
     Gte,
     Lt,
@@ -249,6 +252,7 @@ impl Op {
             Op::Exists => "exists",
             Op::IsNull => "null",
             Op::IsEmpty => "empty",
+            Op::Truthy => "truthy",
             Op::Gt => "gt",
             Op::Gte => "gte",
             Op::Lt => "lt",

@@ -159,15 +159,40 @@ fn tri(expr: &Expr, ev: &J) -> Tri {
 /// Looks a field up: the literal key first, then the dotted path. Returns every value
 /// reached (arrays flattened), empty when absent.
 pub fn lookup<'a>(ev: &'a J, field: &str) -> Vec<&'a J> {
+    lookup_with(ev, field, true)
+}
+
+/// `lookup`, optionally keeping the values reached whole (a list stays one value).
+fn lookup_with<'a>(ev: &'a J, field: &str, flat: bool) -> Vec<&'a J> {
     let mut out = Vec::new();
     if let J::Object(m) = ev {
         if let Some(v) = m.get(field) {
-            flatten(v, &mut out);
+            reached(v, &mut out, flat);
             return out;
         }
     }
-    walk_path(ev, field, &mut out);
+    walk_path(ev, field, &mut out, flat);
     out
+}
+
+fn reached<'a>(v: &'a J, out: &mut Vec<&'a J>, flat: bool) {
+    if flat {
+        flatten(v, out)
+    } else {
+        out.push(v)
+    }
+}
+
+/// Python truthiness of a JSON value.
+fn py_truthy(v: &J) -> bool {
+    match v {
+        J::Null => false,
+        J::Bool(b) => *b,
+        J::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        J::String(s) => !s.is_empty(),
+        J::Array(a) => !a.is_empty(),
+        J::Object(m) => !m.is_empty(),
+    }
 }
 
 fn flatten<'a>(v: &'a J, out: &mut Vec<&'a J>) {
@@ -177,18 +202,18 @@ fn flatten<'a>(v: &'a J, out: &mut Vec<&'a J>) {
     }
 }
 
-fn walk_path<'a>(v: &'a J, path: &str, out: &mut Vec<&'a J>) {
+fn walk_path<'a>(v: &'a J, path: &str, out: &mut Vec<&'a J>, flat: bool) {
     match v {
-        J::Array(a) => a.iter().for_each(|x| walk_path(x, path, out)),
+        J::Array(a) => a.iter().for_each(|x| walk_path(x, path, out, flat)),
         J::Object(m) => {
             // Try every split point so keys that themselves contain dots are found.
             for (i, _) in path.match_indices('.') {
                 if let Some(child) = m.get(&path[..i]) {
-                    walk_path(child, &path[i + 1..], out);
+                    walk_path(child, &path[i + 1..], out, flat);
                 }
             }
             if let Some(v) = m.get(path) {
-                flatten(v, out);
+                reached(v, out, flat);
             }
         }
         _ => {}
@@ -199,6 +224,9 @@ fn pred(p: &Predicate, ev: &J) -> Tri {
     let Some(field) = &p.field else {
         return keyword(p, ev);
     };
+    if p.op == Op::Truthy {
+        return Tri::from_bool(lookup_with(ev, field, false).into_iter().any(py_truthy));
+    }
     let found = lookup(ev, field);
     match p.op {
         Op::Exists => return Tri::from_bool(!found.is_empty()),

@@ -123,3 +123,16 @@ fn date_parts() {
     assert_eq!(date_part(Transform::Week, "2024-01-01T00:00:00Z"), Some(1));
     assert_eq!(date_part(Transform::Month, "2024-05-01"), Some(5));
 }
+
+#[test]
+fn truthy_follows_python() {
+    let ev = json!({"a": "", "b": "x", "c": [], "d": [""], "e": {}, "f": 0, "g": false,
+                    "h": null, "i": {"j": 1}});
+    let t = |f: &str| eval(&Expr::Pred(Predicate::field(f, Op::Truthy, vec![])), &ev);
+    for f in ["a", "c", "e", "f", "g", "h", "missing"] {
+        assert_eq!(t(f), Verdict::NoMatch, "{f}");
+    }
+    for f in ["b", "d", "i", "i.j"] {
+        assert_eq!(t(f), Verdict::Match, "{f}");
+    }
+}
