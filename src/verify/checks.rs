@@ -69,6 +69,7 @@ checks! {
     BrokenReference => ("broken_reference", Error, "all", "A referenced macro, lookup, parser, helper, rule, test file or source file is not defined."),
     SigmaTitleLength => ("sigma_title_length", Warning, "sigma", "A Sigma title longer than 110 characters."),
     SigmaTagNamespace => ("sigma_tag_namespace", Warning, "sigma", "A Sigma tag outside the known namespaces or not lower-case."),
+    PantherPythonMissing => ("panther_python_missing", Warning, "panther", "A Panther rule's `Filename` names a Python file that is not beside it; the YAML is indexed without its logic."),
 }
 
 #[cfg(test)]

@@ -1,0 +1,694 @@
+//! Symbolic values: what a Python expression of a rule stands for while the reader walks the
+//! code (a known constant, a field read from the event, a boolean condition...), and how
+//! comparisons and truthiness of those values become condition IR with Panther semantics.
+//!
+//! A field read keeps what Python yields when the key is absent (`event.get("k", default)`)
+//! or null, so `!=`, defaults and `is None` come out exact: a comparison is the predicate on
+//! the present value, or'ed with the absent and null cases where Python would say true.
+
+use super::value::Py;
+use crate::model::{Expr, Op, Predicate, Transform, Value};
+
+/// Marks a path segment standing for "each element of the list before it" (a loop variable).
+pub const ELEM: char = '\u{1}';
+
+#[derive(Debug, Clone)]
+pub enum Sym {
+    Const(Py),
+    /// The event (or policy resource) itself.
+    Event,
+    Field(Field),
+    /// `len(field)`: only its emptiness is expressible.
+    Len(Field),
+    /// A boolean condition on the event.
+    Bool(Expr),
+    /// A regex match object: truthy (and not `None`) when the condition holds.
+    Match(Expr),
+    /// `a if cond else b`.
+    Cond(Box<Expr>, Box<Sym>, Box<Sym>),
+    /// A list, tuple or set literal with some symbolic elements.
+    Seq(Vec<Sym>),
+    /// A dict with constant keys and some symbolic values (`alert_context` results).
+    Dict(Vec<(Py, Sym)>),
+    Func(Func),
+    Module(String),
+    /// A compiled regular expression (`re.compile`).
+    Pattern { pattern: String, ignore_case: bool },
+    Opaque { text: String, reason: String },
+}
+
+/// Something callable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Func {
+    /// A `def` at module level: (module index, function name).
+    User(usize, String),
+    /// A function the reader implements itself (`deep_get`, `re.search`, `any`...).
+    Native(String),
+}
+
+/// A value read from the event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub path: Vec<String>,
+    /// What Python yields when the path is absent (`None` when Python raises).
+    pub missing: Option<Py>,
+    /// What Python yields when the value is JSON null (`None` when Python raises).
+    pub null: Option<Py>,
+    /// `.lower()` / `.upper()` applied to the present value.
+    pub transform: Option<Transform>,
+    /// `str()` / `int()` / `float()` applied to the present value.
+    pub conv: Option<Conv>,
+    /// The type the rule's author expects, from the default given (`{}`, `[]`, `""`).
+    pub hint: Hint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
+    Str,
+    Int,
+    Float,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    Unknown,
+    Str,
+    List,
+    Dict,
+}
+
+impl Hint {
+    pub fn of(default: &Py) -> Hint {
+        match default {
+            Py::Str(_) => Hint::Str,
+            Py::List(_) | Py::Tuple(_) | Py::Set(_) => Hint::List,
+            Py::Dict(_) => Hint::Dict,
+            _ => Hint::Unknown,
+        }
+    }
+}
+
+impl Field {
+    pub fn name(&self) -> String {
+        self.path.join(".")
+    }
+    /// A plain read: no transform, no conversion.
+    pub fn is_plain(&self) -> bool {
+        self.transform.is_none() && self.conv.is_none()
+    }
+}
+
+/// Structural equality through the debug text (symbolic values are small).
+pub fn same(a: &Sym, b: &Sym) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+pub fn opaque(text: &str, reason: impl Into<String>) -> Sym {
+    Sym::Opaque {
+        text: text.to_string(),
+        reason: reason.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Boolean IR with constant folding.
+
+pub fn t(b: bool) -> Expr {
+    Expr::Const { value: b }
+}
+
+pub fn const_of(e: &Expr) -> Option<bool> {
+    match e {
+        Expr::Const { value } => Some(*value),
+        _ => None,
+    }
+}
+
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+pub fn and(items: Vec<Expr>) -> Expr {
+    let mut out: Vec<Expr> = Vec::new();
+    for i in items {
+        match i {
+            Expr::Const { value: true } => {}
+            Expr::Const { value: false } => return t(false),
+            Expr::All { items } => {
+                for x in items {
+                    if !out.iter().any(|o| same_expr(o, &x)) {
+                        out.push(x);
+                    }
+                }
+            }
+            other => {
+                if !out.iter().any(|o| same_expr(o, &other)) {
+                    out.push(other);
+                }
+            }
+        }
+    }
+    match out.len() {
+        0 => t(true),
+        _ => Expr::all(out),
+    }
+}
+
+pub fn or(items: Vec<Expr>) -> Expr {
+    let mut out: Vec<Expr> = Vec::new();
+    for i in items {
+        match i {
+            Expr::Const { value: false } => {}
+            Expr::Const { value: true } => return t(true),
+            Expr::Any { items } => {
+                for x in items {
+                    if !out.iter().any(|o| same_expr(o, &x)) {
+                        out.push(x);
+                    }
+                }
+            }
+            other => {
+                if !out.iter().any(|o| same_expr(o, &other)) {
+                    out.push(other);
+                }
+            }
+        }
+    }
+    match out.len() {
+        0 => t(false),
+        _ => Expr::any(out),
+    }
+}
+
+pub fn not(e: Expr) -> Expr {
+    match e {
+        Expr::Const { value } => t(!value),
+        other => Expr::not(other),
+    }
+}
+
+/// `if c then a else b` as a boolean.
+pub fn ite(c: Expr, a: Expr, b: Expr) -> Expr {
+    match (const_of(&c), const_of(&a), const_of(&b)) {
+        (Some(true), _, _) => a,
+        (Some(false), _, _) => b,
+        (_, Some(true), Some(false)) => c,
+        (_, Some(false), Some(true)) => not(c),
+        _ if same_expr(&a, &b) => a,
+        (_, Some(false), _) => and(vec![not(c), b]),
+        (_, Some(true), _) => or(vec![c, b]),
+        (_, _, Some(false)) => and(vec![c, a]),
+        (_, _, Some(true)) => or(vec![not(c), a]),
+        _ => or(vec![and(vec![c.clone(), a]), and(vec![not(c), b])]),
+    }
+}
+
+/// A symbolic `if c then a else b`.
+pub fn cond(c: Expr, a: Sym, b: Sym) -> Sym {
+    match const_of(&c) {
+        Some(true) => a,
+        Some(false) => b,
+        None if same(&a, &b) => a,
+        None => Sym::Cond(Box::new(c), Box::new(a), Box::new(b)),
+    }
+}
+
+fn opaque_expr(text: &str, reason: &str) -> Expr {
+    Expr::opaque(text, reason)
+}
+
+// ---------------------------------------------------------------------------------------
+// Field predicates.
+
+fn field_pred(name: String, op: Op, values: Vec<Value>) -> Expr {
+    Expr::Pred(Predicate::field(name, op, values).cased(true))
+}
+
+/// The path is absent.
+pub fn missing_guard(f: &Field) -> Expr {
+    not(field_pred(f.name(), Op::Exists, vec![]))
+}
+
+/// The path is present and null.
+pub fn null_guard(f: &Field) -> Expr {
+    and(vec![
+        field_pred(f.name(), Op::Exists, vec![]),
+        field_pred(f.name(), Op::IsNull, vec![]),
+    ])
+}
+
+/// Or's the absent and null cases where `check` (Python on the value yielded) says true.
+fn with_fallbacks(f: &Field, present: Expr, check: &dyn Fn(&Py) -> Option<bool>) -> Expr {
+    let m = f.missing.as_ref().and_then(check) == Some(true);
+    let n = f.null.as_ref().and_then(check) == Some(true);
+    let extra = match (m, n) {
+        (true, true) => field_pred(f.name(), Op::IsNull, vec![]),
+        (true, false) => missing_guard(f),
+        (false, true) => null_guard(f),
+        (false, false) => return present,
+    };
+    or(vec![present, extra])
+}
+
+/// The predicate on a present, non-null value, with conversions and case handled.
+/// `None` when the comparison cannot be expressed.
+fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
+    let mut vals: Vec<Value> = Vec::new();
+    for v in values {
+        match (f.conv, v) {
+            // A present value is never None.
+            (_, Py::None) => {}
+            (Some(Conv::Int | Conv::Float), Py::Int(_) | Py::Float(_) | Py::Bool(_)) => {
+                vals.push(v.to_value()?)
+            }
+            // int(x) == "5" is never true; int(x) < "5" raises.
+            (Some(Conv::Int | Conv::Float), _) => {}
+            (Some(Conv::Str), Py::Str(_)) => vals.push(v.to_value()?),
+            (Some(Conv::Str), _) => {}
+            (None, Py::List(_) | Py::Tuple(_) | Py::Set(_) | Py::Dict(_)) => return None,
+            (None, _) => vals.push(v.to_value()?),
+        }
+    }
+    if vals.is_empty() {
+        return Some(t(false));
+    }
+    let numeric = matches!(f.conv, Some(Conv::Int | Conv::Float));
+    if numeric && !matches!(op, Op::Eq | Op::Gt | Op::Gte | Op::Lt | Op::Lte) {
+        return Some(t(false));
+    }
+    let mut p = Predicate::field(f.name(), op, vals).cased(true);
+    if let Some(tr) = f.transform {
+        let folded = |s: &str| match tr {
+            Transform::Lower => s.to_lowercase() == s,
+            Transform::Upper => s.to_uppercase() == s,
+            _ => false,
+        };
+        if matches!(op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
+            // lower(x) == "Abc" never holds; lower(x) == "abc" is a case-insensitive test.
+            p.values
+                .retain(|v| matches!(v, Value::Str(s) if folded(s)));
+            if p.values.is_empty() {
+                return Some(t(false));
+            }
+            p.case_sensitive = false;
+        } else {
+            p.transform = Some(tr);
+        }
+    }
+    Some(Expr::Pred(p))
+}
+
+/// `f == v` (`f in [v...]` with several values).
+pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
+    let present = present_pred(f, Op::Eq, values)?;
+    Some(with_fallbacks(f, present, &|d| {
+        Some(values.iter().any(|v| v.py_eq(d)))
+    }))
+}
+
+/// `f.startswith(..)`, `f.endswith(..)`, `re.search(.., f)`: `op` on a string value.
+pub fn field_str_op(
+    f: &Field,
+    op: Op,
+    values: &[Py],
+    cased: bool,
+    check: &dyn Fn(&str) -> bool,
+) -> Option<Expr> {
+    if f.conv.is_some_and(|c| c != Conv::Str) {
+        return Some(t(false));
+    }
+    let mut present = present_pred(f, op, values)?;
+    if !cased {
+        if let Expr::Pred(p) = &mut present {
+            p.case_sensitive = false;
+        }
+    }
+    Some(with_fallbacks(f, present, &|d| d.as_str().map(check)))
+}
+
+/// `f < v` and friends.
+pub fn field_order(f: &Field, op: Op, v: &Py) -> Option<Expr> {
+    if !matches!(v, Py::Int(_) | Py::Float(_) | Py::Str(_)) {
+        return None;
+    }
+    let present = present_pred(f, op, std::slice::from_ref(v))?;
+    Some(with_fallbacks(f, present, &|d| {
+        d.py_cmp(v).map(|o| match op {
+            Op::Gt => o.is_gt(),
+            Op::Gte => o.is_ge(),
+            Op::Lt => o.is_lt(),
+            _ => o.is_le(),
+        })
+    }))
+}
+
+/// `item in f`: substring for strings, membership for lists, key for dicts (by the hint).
+pub fn field_contains(f: &Field, item: &Py) -> Option<Expr> {
+    let present = match (item, f.hint, f.conv, f.transform) {
+        (Py::Str(k), Hint::Dict, None, None) => {
+            let mut p = f.path.clone();
+            p.push(k.clone());
+            field_pred(p.join("."), Op::Exists, vec![])
+        }
+        (Py::Str(_), _, None | Some(Conv::Str), _) => present_pred(f, Op::Contains, std::slice::from_ref(item))?,
+        (Py::Int(_) | Py::Float(_) | Py::Bool(_), Hint::List | Hint::Unknown, None, None) => {
+            present_pred(f, Op::Eq, std::slice::from_ref(item))?
+        }
+        _ => return None,
+    };
+    Some(with_fallbacks(f, present, &|d| d.contains(item)))
+}
+
+/// Python truthiness of a field.
+pub fn field_truthy(f: &Field) -> Expr {
+    let name = f.name();
+    let present = match f.conv {
+        Some(Conv::Int | Conv::Float) => not(field_pred(name, Op::Eq, vec![Value::Num(0.0)])),
+        Some(Conv::Str) => and(vec![
+            not(field_pred(name.clone(), Op::IsNull, vec![])),
+            not(field_pred(name, Op::Eq, vec![Value::str("")])),
+        ]),
+        None => field_pred(name, Op::Truthy, vec![]),
+    };
+    with_fallbacks(f, present, &|d| Some(d.truthy()))
+}
+
+/// `a == b` for two fields.
+pub fn field_field_eq(a: &Field, b: &Field) -> Option<Expr> {
+    if !a.is_plain() || !b.is_plain() {
+        return None;
+    }
+    let mut p = Predicate::field(a.name(), Op::Eq, vec![Value::str(b.name())]).cased(true);
+    p.field_ref = true;
+    let mut cases = vec![Expr::Pred(p)];
+    let alts = |f: &Field| -> Vec<(Expr, Py)> {
+        let mut v = Vec::new();
+        if let Some(m) = &f.missing {
+            v.push((missing_guard(f), m.clone()));
+        }
+        if let Some(n) = &f.null {
+            v.push((null_guard(f), n.clone()));
+        }
+        v
+    };
+    for (g, val) in alts(a) {
+        cases.push(and(vec![g, field_eq(b, std::slice::from_ref(&val))?]));
+    }
+    for (g, val) in alts(b) {
+        cases.push(and(vec![g, field_eq(a, std::slice::from_ref(&val))?]));
+    }
+    for (ga, va) in alts(a) {
+        for (gb, vb) in alts(b) {
+            if va.py_eq(&vb) {
+                cases.push(and(vec![ga.clone(), gb]));
+            }
+        }
+    }
+    Some(or(cases))
+}
+
+// ---------------------------------------------------------------------------------------
+// Truthiness and comparisons of symbolic values.
+
+pub fn truthy(s: &Sym) -> Expr {
+    match s {
+        Sym::Const(p) => t(p.truthy()),
+        Sym::Bool(e) | Sym::Match(e) => e.clone(),
+        Sym::Field(f) | Sym::Len(f) => field_truthy(f),
+        Sym::Cond(c, a, b) => ite((**c).clone(), truthy(a), truthy(b)),
+        Sym::Seq(items) => t(!items.is_empty()),
+        Sym::Dict(items) => t(!items.is_empty()),
+        Sym::Func(_) | Sym::Module(_) | Sym::Pattern { .. } => t(true),
+        Sym::Event => opaque_expr("event", "truth value of the whole event"),
+        Sym::Opaque { text, reason } => opaque_expr(text, reason),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Is,
+    IsNot,
+}
+
+fn order_op(c: Cmp, flipped: bool) -> Op {
+    let c = if flipped {
+        match c {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            o => o,
+        }
+    } else {
+        c
+    };
+    match c {
+        Cmp::Lt => Op::Lt,
+        Cmp::Le => Op::Lte,
+        Cmp::Gt => Op::Gt,
+        _ => Op::Gte,
+    }
+}
+
+fn expr_sym(e: Expr) -> Sym {
+    match const_of(&e) {
+        Some(b) => Sym::Const(Py::Bool(b)),
+        None => Sym::Bool(e),
+    }
+}
+
+fn fail(text: &str, a: &Sym, b: &Sym) -> Sym {
+    for s in [a, b] {
+        if let Sym::Opaque { reason, .. } = s {
+            return opaque(text, reason.clone());
+        }
+    }
+    opaque(text, "comparison the reader does not model")
+}
+
+/// `a <cmp> b`, `text` being the Python source of the comparison.
+pub fn compare(a: &Sym, cmp: Cmp, b: &Sym, text: &str) -> Sym {
+    match cmp {
+        Cmp::Ne => return negate(compare(a, Cmp::Eq, b, text)),
+        Cmp::NotIn => return negate(compare(a, Cmp::In, b, text)),
+        Cmp::IsNot => return negate(compare(a, Cmp::Is, b, text)),
+        _ => {}
+    }
+    // Distribute over conditional values first.
+    if let Sym::Cond(c, x, y) = a {
+        let l = compare(x, cmp, b, text);
+        let r = compare(y, cmp, b, text);
+        return bool_ite((**c).clone(), l, r);
+    }
+    if let Sym::Cond(c, x, y) = b {
+        let l = compare(a, cmp, x, text);
+        let r = compare(a, cmp, y, text);
+        return bool_ite((**c).clone(), l, r);
+    }
+    let out: Option<Sym> = match cmp {
+        Cmp::Eq | Cmp::Is => equal(a, b, cmp == Cmp::Is),
+        Cmp::In => member(a, b),
+        _ => order(a, cmp, b),
+    };
+    out.unwrap_or_else(|| fail(text, a, b))
+}
+
+/// Boolean negation of a symbolic boolean.
+pub fn negate(s: Sym) -> Sym {
+    match s {
+        Sym::Opaque { .. } => s,
+        other => expr_sym(not(truthy(&other))),
+    }
+}
+
+/// A boolean that depends on `c`; an opaque side stays opaque only where `c` leads to it.
+pub fn bool_ite(c: Expr, l: Sym, r: Sym) -> Sym {
+    if let (Sym::Opaque { .. }, Sym::Opaque { .. }) = (&l, &r) {
+        if const_of(&c).is_none() {
+            return l;
+        }
+    }
+    expr_sym(ite(c, truthy(&l), truthy(&r)))
+}
+
+fn equal(a: &Sym, b: &Sym, identity: bool) -> Option<Sym> {
+    if identity {
+        // `is` is only modelled against the singletons.
+        let singleton = |s: &Sym| matches!(s, Sym::Const(Py::None | Py::Bool(_)));
+        if !singleton(a) && !singleton(b) {
+            return None;
+        }
+    }
+    Some(match (a, b) {
+        (Sym::Const(x), Sym::Const(y)) => {
+            let eq = if identity {
+                x.type_name() == y.type_name() && x.py_eq(y)
+            } else {
+                x.py_eq(y)
+            };
+            Sym::Const(Py::Bool(eq))
+        }
+        (Sym::Field(f), Sym::Const(c)) | (Sym::Const(c), Sym::Field(f)) => {
+            expr_sym(field_eq(f, std::slice::from_ref(c))?)
+        }
+        (Sym::Field(f), Sym::Field(g)) if !identity => expr_sym(field_field_eq(f, g)?),
+        (Sym::Match(e), Sym::Const(Py::None)) | (Sym::Const(Py::None), Sym::Match(e)) => {
+            Sym::Bool(not(e.clone()))
+        }
+        (Sym::Bool(e), Sym::Const(c)) | (Sym::Const(c), Sym::Bool(e)) => match c {
+            Py::Bool(true) => Sym::Bool(e.clone()),
+            Py::Int(1) if !identity => Sym::Bool(e.clone()),
+            Py::Bool(false) => Sym::Bool(not(e.clone())),
+            Py::Int(0) if !identity => Sym::Bool(not(e.clone())),
+            _ => Sym::Const(Py::Bool(false)),
+        },
+        (Sym::Seq(_) | Sym::Dict(_), Sym::Const(Py::None | Py::Bool(_) | Py::Str(_)))
+        | (Sym::Const(Py::None | Py::Bool(_) | Py::Str(_)), Sym::Seq(_) | Sym::Dict(_)) => {
+            Sym::Const(Py::Bool(false))
+        }
+        _ => return None,
+    })
+}
+
+fn member(item: &Sym, container: &Sym) -> Option<Sym> {
+    Some(match (item, container) {
+        (Sym::Const(x), Sym::Const(c)) => Sym::Const(Py::Bool(c.contains(x)?)),
+        (Sym::Field(f), Sym::Const(c)) => match c {
+            Py::Str(_) => return None,
+            Py::List(v) | Py::Tuple(v) | Py::Set(v) => expr_sym(field_eq(f, v)?),
+            Py::Dict(d) => {
+                let keys: Vec<Py> = d.iter().map(|(k, _)| k.clone()).collect();
+                expr_sym(field_eq(f, &keys)?)
+            }
+            _ => return None,
+        },
+        (Sym::Const(x), Sym::Field(f)) => expr_sym(field_contains(f, x)?),
+        (Sym::Const(Py::Str(k)), Sym::Event) => {
+            Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
+        }
+        (x, Sym::Seq(items)) => {
+            let mut parts = Vec::new();
+            for i in items {
+                match equal(x, i, false)? {
+                    Sym::Opaque { .. } => return None,
+                    s => parts.push(truthy(&s)),
+                }
+            }
+            expr_sym(or(parts))
+        }
+        (x, Sym::Dict(items)) => {
+            let keys: Vec<Py> = items.iter().map(|(k, _)| k.clone()).collect();
+            return member(x, &Sym::Const(Py::List(keys)));
+        }
+        _ => return None,
+    })
+}
+
+fn order(a: &Sym, cmp: Cmp, b: &Sym) -> Option<Sym> {
+    Some(match (a, b) {
+        (Sym::Const(x), Sym::Const(y)) => {
+            let o = x.py_cmp(y)?;
+            let r = match cmp {
+                Cmp::Lt => o.is_lt(),
+                Cmp::Le => o.is_le(),
+                Cmp::Gt => o.is_gt(),
+                _ => o.is_ge(),
+            };
+            Sym::Const(Py::Bool(r))
+        }
+        (Sym::Field(f), Sym::Const(c)) => expr_sym(field_order(f, order_op(cmp, false), c)?),
+        (Sym::Const(c), Sym::Field(f)) => expr_sym(field_order(f, order_op(cmp, true), c)?),
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Quantifiers over loop variables.
+
+/// Rewrites `expr`, which speaks of each element of a list through paths containing
+/// `marker`, into "some element satisfies it", using the matcher's any-element lookup.
+/// `None` when that is not expressible (two conditions on the same element, a negation).
+pub fn exists(expr: &Expr, marker: &str) -> Option<Expr> {
+    fn dep(e: &Expr, marker: &str) -> bool {
+        let mut d = false;
+        e.walk(&mut |x| {
+            if let Expr::Pred(p) = x {
+                if p.field.as_deref().is_some_and(|f| f.contains(marker))
+                    || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker)))
+                {
+                    d = true;
+                }
+            }
+        });
+        d
+    }
+    if !dep(expr, marker) {
+        return Some(expr.clone());
+    }
+    match expr {
+        Expr::Pred(p) => {
+            if p.field_ref || matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
+                // Presence tests of an element's key do not distribute over the list.
+                if p.op != Op::Exists || p.field_ref {
+                    return None;
+                }
+            }
+            let mut q = p.clone();
+            q.field = p.field.as_ref().map(|f| strip_marker(f, marker));
+            Some(Expr::Pred(q))
+        }
+        Expr::Any { items } => {
+            let parts: Option<Vec<Expr>> = items.iter().map(|i| exists(i, marker)).collect();
+            Some(or(parts?))
+        }
+        Expr::All { items } => {
+            let (d, i): (Vec<&Expr>, Vec<&Expr>) = items.iter().partition(|x| dep(x, marker));
+            if d.len() != 1 {
+                return None;
+            }
+            let mut parts: Vec<Expr> = i.into_iter().cloned().collect();
+            parts.push(exists(d[0], marker)?);
+            Some(and(parts))
+        }
+        Expr::Named { name, item } => Some(Expr::named(name.clone(), exists(item, marker)?)),
+        _ => None,
+    }
+}
+
+fn strip_marker(field: &str, marker: &str) -> String {
+    field
+        .split('.')
+        .filter(|s| *s != marker)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// True when some predicate of `expr` still speaks of a loop element.
+pub fn has_marker(expr: &Expr) -> bool {
+    let mut found = false;
+    expr.walk(&mut |x| match x {
+        Expr::Pred(p) => {
+            if p.field.as_deref().is_some_and(|f| f.contains(ELEM))
+                || p.values.iter().any(|v| v.to_string().contains(ELEM))
+            {
+                found = true;
+            }
+        }
+        Expr::Opaque { text, .. } if text.contains(ELEM) => found = true,
+        _ => {}
+    });
+    found
+}
+
+/// True when the symbolic value speaks of a loop element.
+pub fn sym_has_marker(s: &Sym) -> bool {
+    format!("{s:?}").contains(ELEM)
+}
