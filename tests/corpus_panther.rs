@@ -98,6 +98,37 @@ fn dump() {
     }
 }
 
+/// `PANTHER_OPAQUE=<root>` prints every opaque node of the root's rules with the number
+/// of tests it leaves undecided (a maintainer's tool).
+#[test]
+#[ignore]
+fn opaque_nodes() {
+    let Ok(root) = std::env::var("PANTHER_OPAQUE") else {
+        return;
+    };
+    let (rules, _, _) = load(std::path::Path::new(&root));
+    for r in &rules {
+        let Some(d) = &r.detection else { continue };
+        let results = ruledex::verify::matcher::run_tests(r);
+        let undecided = results
+            .iter()
+            .filter(|t| t.outcome == ruledex::verify::Outcome::Unsupported)
+            .count();
+        if undecided == 0 {
+            continue;
+        }
+        d.expr.walk(&mut |e| {
+            if let Expr::Opaque { text, reason } = e {
+                println!(
+                    "{undecided}\t{reason}\t{}\t{}",
+                    r.source.path,
+                    text.replace('\n', " ").chars().take(160).collect::<String>()
+                );
+            }
+        });
+    }
+}
+
 #[test]
 fn shared_corpus_yaml_loads() {
     let Some(dir) = corpus() else {

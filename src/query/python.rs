@@ -308,15 +308,7 @@ pub fn read(src: &Source, ctx: &Context) -> Reading {
         ip.tracking.set(true);
         let result = ip.call_entry(entry);
         ip.tracking.set(false);
-        let e = sym::truthy(&result);
-        Some(if sym::has_marker(&e) {
-            Expr::opaque(
-                format!("{entry}(event)"),
-                "a condition on the elements of a list that the reader could not place",
-            )
-        } else {
-            e
-        })
+        Some(scrub_markers(sym::truthy(&result)))
     } else {
         None
     };
@@ -347,6 +339,39 @@ pub fn read(src: &Source, ctx: &Context) -> Reading {
         output_fields: outputs,
         reads_globals,
         functions: src.functions(),
+    }
+}
+
+/// Predicates that still speak of "an element of a list" outside of any quantifier become
+/// opaque nodes.
+fn scrub_markers(e: Expr) -> Expr {
+    match e {
+        Expr::Pred(p) if sym::has_marker(&Expr::Pred(p.clone())) => {
+            let field = p.field.clone().unwrap_or_default();
+            let shown: String = field
+                .split('.')
+                .map(|s| if s.starts_with(sym::ELEM) { "[*]" } else { s })
+                .collect::<Vec<_>>()
+                .join(".");
+            Expr::opaque(
+                format!("{shown} {}", p.op.as_str()),
+                "a condition on an element of a list that the reader could not place",
+            )
+        }
+        Expr::All { items } => Expr::All {
+            items: items.into_iter().map(scrub_markers).collect(),
+        },
+        Expr::Any { items } => Expr::Any {
+            items: items.into_iter().map(scrub_markers).collect(),
+        },
+        Expr::Not { item } => Expr::Not {
+            item: Box::new(scrub_markers(*item)),
+        },
+        Expr::Named { name, item } => Expr::Named {
+            name,
+            item: Box::new(scrub_markers(*item)),
+        },
+        other => other,
     }
 }
 

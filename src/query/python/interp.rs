@@ -544,6 +544,22 @@ impl<'a> Interp<'a> {
     fn exec_for(&self, f: &ast::StmtFor, mut env: Env, m: usize) -> Out {
         let iter = self.eval(&f.iter, &mut env, m);
         let text = self.text(m, f);
+        self.for_over(f, iter, env, m, &text)
+    }
+
+    fn for_over(&self, f: &ast::StmtFor, iter: Sym, env: Env, m: usize, text: &str) -> Out {
+        if let Sym::Cond(c, a, b) = iter {
+            // The list is read once: split the loop on which list it is.
+            let oa = self.for_over(f, *a, env.clone(), m, text);
+            let ob = self.for_over(f, *b, env, m, text);
+            return branch(*c, oa, ob);
+        }
+        if let Sym::Const(Py::None) = iter {
+            return Out::Ret(Sym::Opaque {
+                text: RAISES.into(),
+                reason: "iterates over None".into(),
+            });
+        }
         let items: Option<Vec<Sym>> = match &iter {
             Sym::Const(c) => c.iter_items().map(|v| v.into_iter().map(Sym::Const).collect()),
             Sym::Seq(items) => Some(items.clone()),
@@ -552,7 +568,7 @@ impl<'a> Interp<'a> {
         };
         if let Some(items) = items {
             if items.len() > MAX_UNROLL {
-                return Out::Ret(opaque(&text, "a loop over a very long list"));
+                return Out::Ret(opaque(text, "a loop over a very long list"));
             }
             let mut out = Out::Next(env);
             for item in items {
@@ -575,9 +591,9 @@ impl<'a> Interp<'a> {
             });
         }
         match iter {
-            Sym::Field(list) => self.loop_over_field(f, list, env, m, &text),
-            Sym::Opaque { reason, .. } => Out::Ret(opaque(&text, reason)),
-            _ => Out::Ret(opaque(&text, "a loop over a value the reader does not model")),
+            Sym::Field(list) => self.loop_over_field(f, list, env, m, text),
+            Sym::Opaque { reason, .. } => Out::Ret(opaque(text, reason)),
+            _ => Out::Ret(opaque(text, "a loop over a value the reader does not model")),
         }
     }
 
@@ -658,18 +674,14 @@ impl<'a> Interp<'a> {
         }
         let mut after = env.clone();
         for (k, (v, conds)) in flags {
-            let Some(some) = sym::exists(&or(conds), &marker) else {
-                return give_up("a loop whose condition ties several fields of one element");
-            };
+            let some = sym::exists(&or(conds), &marker);
             let old = env.get(&k).cloned().unwrap_or(Sym::Const(Py::None));
             after.insert(k, cond(some, v, old));
         }
         match ret {
             None => Out::Next(after),
             Some((v, conds)) => {
-                let Some(some) = sym::exists(&or(conds), &marker) else {
-                    return give_up("a loop whose condition ties several fields of one element");
-                };
+                let some = sym::exists(&or(conds), &marker);
                 branch(some, Out::Ret(v), Out::Next(after))
             }
         }
@@ -996,6 +1008,29 @@ impl<'a> Interp<'a> {
             return opaque(&text, "a comprehension with several `for`");
         };
         let iter = self.eval(&g.iter, env, m);
+        self.comp_over(elt, g, iter, kind, env, m, &text)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn comp_over(
+        &self,
+        elt: &ast::Expr,
+        g: &ast::Comprehension,
+        iter: Sym,
+        kind: Comp,
+        env: &mut Env,
+        m: usize,
+        text: &str,
+    ) -> Sym {
+        if let Sym::Cond(c, a, b) = iter {
+            let l = self.comp_over(elt, g, *a, kind, &mut env.clone(), m, text);
+            let r = self.comp_over(elt, g, *b, kind, env, m, text);
+            return match kind {
+                Comp::List => cond(*c, l, r),
+                _ => sym::bool_ite(*c, l, r),
+            };
+        }
+        let text = text.to_string();
         let items: Option<Vec<Sym>> = match &iter {
             Sym::Const(c) => c.iter_items().map(|v| v.into_iter().map(Sym::Const).collect()),
             Sym::Seq(items) => Some(items.clone()),
@@ -1063,12 +1098,12 @@ impl<'a> Interp<'a> {
         let v = truthy(&self.eval(elt, &mut e2, m));
         let q = match kind {
             Comp::Any => sym::exists(&and(vec![guard, v]), &marker),
-            _ => sym::exists(&and(vec![guard, not(v)]), &marker).map(not),
+            _ => not(sym::exists(&and(vec![guard, not(v)]), &marker)),
         };
-        match q {
-            Some(q) if !sym::has_marker(&q) => bool_sym(q),
-            _ => opaque(&text, "a condition on several fields of each element of a list"),
+        if sym::has_marker(&q) {
+            return opaque(&text, "a condition on the elements of a list");
         }
+        bool_sym(q)
     }
 
     // -----------------------------------------------------------------------------------
@@ -1164,8 +1199,7 @@ enum Comp {
     List,
 }
 
-/// Text of the opaque value a `raise` leaves.
-pub const RAISES: &str = "<raises>";
+pub use sym::RAISES;
 
 pub fn const_sym(c: &ast::Constant, text: &str) -> Sym {
     match py_const(c) {

@@ -181,7 +181,10 @@ pub fn child(base: &Sym, key: &Py, mode: Access, default: &Py, text: &str) -> Sy
 }
 
 fn raises(text: &str) -> Sym {
-    opaque(text, "raises an exception")
+    Sym::Opaque {
+        text: sym::RAISES.into(),
+        reason: format!("raises an exception: {text}"),
+    }
 }
 
 fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> Sym {
@@ -988,6 +991,10 @@ pub fn binop(l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
             (O::Add, Py::Int(x), Py::Int(y)) => x.checked_add(*y).map(Py::Int),
             (O::Sub, Py::Int(x), Py::Int(y)) => x.checked_sub(*y).map(Py::Int),
             (O::Mult, Py::Int(x), Py::Int(y)) => x.checked_mul(*y).map(Py::Int),
+            (O::BitOr, Py::Int(x), Py::Int(y)) => Some(Py::Int(x | y)),
+            (O::BitAnd, Py::Int(x), Py::Int(y)) => Some(Py::Int(x & y)),
+            (O::Mod, Py::Int(x), Py::Int(y)) if *y != 0 => Some(Py::Int(x.rem_euclid(*y))),
+            (O::FloorDiv, Py::Int(x), Py::Int(y)) if *y != 0 => Some(Py::Int(x.div_euclid(*y))),
             (O::Add, Py::Str(x), Py::Str(y)) => Some(Py::Str(format!("{x}{y}"))),
             (O::Add, Py::List(x), Py::List(y)) => Some(Py::List([x.clone(), y.clone()].concat())),
             (O::Add, Py::Tuple(x), Py::Tuple(y)) => {

@@ -9,6 +9,11 @@
 use super::value::Py;
 use crate::model::{Expr, Op, Predicate, Transform, Value};
 
+/// Text of the opaque value of an expression or statement that raises an exception.
+/// Paths that raise are left out where a condition chooses between them and another path:
+/// Panther reports an error and no alert for them, and bundled tests never take them.
+pub const RAISES: &str = "<raises>";
+
 /// Marks a path segment standing for "each element of the list before it" (a loop variable).
 pub const ELEM: char = '\u{1}';
 
@@ -205,9 +210,12 @@ pub fn ite(c: Expr, a: Expr, b: Expr) -> Expr {
 
 /// A symbolic `if c then a else b`.
 pub fn cond(c: Expr, a: Sym, b: Sym) -> Sym {
+    let raises = |s: &Sym| matches!(s, Sym::Opaque { text, .. } if text == RAISES);
     match const_of(&c) {
         Some(true) => a,
         Some(false) => b,
+        None if raises(&a) => b,
+        None if raises(&b) => a,
         None if same(&a, &b) => a,
         None => Sym::Cond(Box::new(c), Box::new(a), Box::new(b)),
     }
@@ -615,51 +623,53 @@ fn order(a: &Sym, cmp: Cmp, b: &Sym) -> Option<Sym> {
 
 /// Rewrites `expr`, which speaks of each element of a list through paths containing
 /// `marker`, into "some element satisfies it", using the matcher's any-element lookup.
-/// `None` when that is not expressible (two conditions on the same element, a negation).
-pub fn exists(expr: &Expr, marker: &str) -> Option<Expr> {
+///
+/// Exact for a predicate and for alternatives of predicates. Where one element must satisfy
+/// several conditions at once, the result is the conjunction of "some element satisfies
+/// each" (implied by the real condition) with an opaque node: it is false exactly when the
+/// real condition is surely false and unknown otherwise, so it stays sound under negation.
+pub fn exists(expr: &Expr, marker: &str) -> Expr {
     fn dep(e: &Expr, marker: &str) -> bool {
         let mut d = false;
-        e.walk(&mut |x| {
-            if let Expr::Pred(p) = x {
+        e.walk(&mut |x| match x {
+            Expr::Pred(p) => {
                 if p.field.as_deref().is_some_and(|f| f.contains(marker))
                     || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker)))
                 {
                     d = true;
                 }
             }
+            Expr::Opaque { text, .. } if text.contains(marker) => d = true,
+            _ => {}
         });
         d
     }
+    let unknown = |why: &str| Expr::opaque(format!("some element of a list: {why}"), why);
     if !dep(expr, marker) {
-        return Some(expr.clone());
+        return expr.clone();
     }
     match expr {
         Expr::Pred(p) => {
-            if p.field_ref || matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
-                // Presence tests of an element's key do not distribute over the list.
-                if p.op != Op::Exists || p.field_ref {
-                    return None;
-                }
+            let per_element = !p.field_ref && !matches!(p.op, Op::IsNull | Op::IsEmpty);
+            if !per_element {
+                return unknown("a test of absent values in the elements of a list");
             }
             let mut q = p.clone();
             q.field = p.field.as_ref().map(|f| strip_marker(f, marker));
-            Some(Expr::Pred(q))
+            Expr::Pred(q)
         }
-        Expr::Any { items } => {
-            let parts: Option<Vec<Expr>> = items.iter().map(|i| exists(i, marker)).collect();
-            Some(or(parts?))
-        }
+        Expr::Any { items } => or(items.iter().map(|i| exists(i, marker)).collect()),
         Expr::All { items } => {
             let (d, i): (Vec<&Expr>, Vec<&Expr>) = items.iter().partition(|x| dep(x, marker));
-            if d.len() != 1 {
-                return None;
-            }
             let mut parts: Vec<Expr> = i.into_iter().cloned().collect();
-            parts.push(exists(d[0], marker)?);
-            Some(and(parts))
+            parts.extend(d.iter().map(|x| exists(x, marker)));
+            if d.len() > 1 {
+                parts.push(unknown("the same element must satisfy several conditions"));
+            }
+            and(parts)
         }
-        Expr::Named { name, item } => Some(Expr::named(name.clone(), exists(item, marker)?)),
-        _ => None,
+        Expr::Named { name, item } => Expr::named(name.clone(), exists(item, marker)),
+        _ => unknown("a negated condition on the elements of a list"),
     }
 }
 
@@ -690,5 +700,12 @@ pub fn has_marker(expr: &Expr) -> bool {
 
 /// True when the symbolic value speaks of a loop element.
 pub fn sym_has_marker(s: &Sym) -> bool {
-    format!("{s:?}").contains(ELEM)
+    match s {
+        Sym::Field(f) | Sym::Len(f) => f.path.iter().any(|p| p.contains(ELEM)),
+        Sym::Bool(e) | Sym::Match(e) => has_marker(e),
+        Sym::Cond(c, a, b) => has_marker(c) || sym_has_marker(a) || sym_has_marker(b),
+        Sym::Seq(items) => items.iter().any(sym_has_marker),
+        Sym::Dict(items) => items.iter().any(|(_, v)| sym_has_marker(v)),
+        _ => false,
+    }
 }
