@@ -232,6 +232,9 @@ pub enum Op {
     /// The field holds a value Python counts as true: present and not null, `false`, `0`, an
     /// empty string, an empty list or an empty object (Panther Python `if event.get(..)`).
     Truthy,
+    /// The field's value has one of the JSON types named by the values: `string`, `integer`,
+    /// `float`, `boolean`, `array`, `object`, `null` (Python `isinstance`, KQL `gettype`).
+    IsType,
     Gt,
     Gte,
     Lt,
@@ -253,6 +256,7 @@ impl Op {
             Op::IsNull => "null",
             Op::IsEmpty => "empty",
             Op::Truthy => "truthy",
+            Op::IsType => "type",
             Op::Gt => "gt",
             Op::Gte => "gte",
             Op::Lt => "lt",

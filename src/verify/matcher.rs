@@ -183,6 +183,19 @@ fn reached<'a>(v: &'a J, out: &mut Vec<&'a J>, flat: bool) {
     }
 }
 
+/// The JSON type of a value, as `Op::IsType` names it.
+fn json_type(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(n) if n.is_f64() => "float",
+        J::Number(_) => "integer",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    }
+}
+
 /// Python truthiness of a JSON value.
 fn py_truthy(v: &J) -> bool {
     match v {
@@ -226,6 +239,14 @@ fn pred(p: &Predicate, ev: &J) -> Tri {
     };
     if p.op == Op::Truthy {
         return Tri::from_bool(lookup_with(ev, field, false).into_iter().any(py_truthy));
+    }
+    if p.op == Op::IsType {
+        let types: Vec<String> = p.values.iter().map(|v| v.to_string()).collect();
+        return Tri::from_bool(
+            lookup_with(ev, field, false)
+                .into_iter()
+                .any(|v| types.iter().any(|t| t == json_type(v))),
+        );
     }
     let found = lookup(ev, field);
     match p.op {

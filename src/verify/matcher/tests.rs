@@ -136,3 +136,21 @@ fn truthy_follows_python() {
         assert_eq!(t(f), Verdict::Match, "{f}");
     }
 }
+
+#[test]
+fn type_tests_see_json_types() {
+    let ev = json!({"s": "1", "i": 1, "f": 1.5, "b": true, "a": [1], "o": {}, "n": null});
+    let t = |f: &str, ty: &str| {
+        eval(
+            &Expr::Pred(Predicate::field(f, Op::IsType, vec![Value::str(ty)])),
+            &ev,
+        )
+    };
+    for (f, ty) in [("s", "string"), ("i", "integer"), ("f", "float"), ("b", "boolean"),
+                    ("a", "array"), ("o", "object"), ("n", "null")] {
+        assert_eq!(t(f, ty), Verdict::Match, "{f} {ty}");
+    }
+    assert_eq!(t("s", "integer"), Verdict::NoMatch);
+    assert_eq!(t("i", "string"), Verdict::NoMatch);
+    assert_eq!(t("missing", "null"), Verdict::NoMatch);
+}
