@@ -659,7 +659,7 @@ fn align(v: &mut J, path: &[&str]) {
         J::Object(m) => {
             if !m.contains_key(*first) {
                 let lower = first.to_lowercase();
-                let found = m.keys().rev().find(|k| k.to_lowercase() == lower).cloned();
+                let found = m.keys().find(|k| k.to_lowercase() == lower).cloned();
                 if let Some(k) = found {
                     if let Some(val) = m.remove(&k) {
                         m.insert(first.to_string(), val);

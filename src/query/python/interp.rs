@@ -626,6 +626,9 @@ impl<'a> Interp<'a> {
         let body = self.exec_block(&f.body, benv, m);
         let mut leaves = Vec::new();
         collect_leaves(&body, sym::t(true), &mut leaves);
+        let self_updated = self_updates(&f.body);
+        let mut loop_locals: BTreeSet<String> = BTreeSet::new();
+        loop_locals.insert(target.id.to_string());
         let mut ret: Option<(Sym, Vec<Expr>)> = None;
         let mut flags: BTreeMap<String, (Sym, Vec<Expr>)> = BTreeMap::new();
         for (path_cond, leaf) in &leaves {
@@ -649,14 +652,15 @@ impl<'a> Interp<'a> {
                         return give_up("a loop that both returns and breaks");
                     }
                     for (k, v) in e {
-                        if k == target.id.as_str() {
+                        let Some(old) = env.get(k) else {
+                            // A variable of the loop body: it keeps the last element's value.
+                            loop_locals.insert(k.clone());
+                            continue;
+                        };
+                        if sym::same(old, v) {
                             continue;
                         }
-                        let old = env.get(k);
-                        if old.is_some_and(|o| sym::same(o, v)) {
-                            continue;
-                        }
-                        if !matches!(v, Sym::Const(_)) {
+                        if sym::sym_has_marker(v) || self_updated.contains(k) {
                             return give_up("a loop that accumulates values");
                         }
                         let entry = flags.entry(k.clone()).or_insert((v.clone(), Vec::new()));
@@ -669,10 +673,11 @@ impl<'a> Interp<'a> {
                 Out::Branch(..) => unreachable!("leaves only"),
             }
         }
-        if leaves.iter().any(|(_, l)| matches!(l, Out::Break(_))) && !flags.is_empty() {
-            // A break after setting a flag: the flag's value is still "some element".
-        }
         let mut after = env.clone();
+        for k in loop_locals {
+            let v = opaque(&k, format!("`{k}` keeps the value of the last element of a loop"));
+            after.insert(k, v);
+        }
         for (k, (v, conds)) in flags {
             let some = sym::exists(&or(conds), &marker);
             let old = env.get(&k).cloned().unwrap_or(Sym::Const(Py::None));
@@ -1190,6 +1195,48 @@ impl<'a> Interp<'a> {
         }
         out
     }
+}
+
+/// Names a block updates from their own value (`n += 1`, `seen = seen + [x]`).
+fn self_updates(body: &[ast::Stmt]) -> BTreeSet<String> {
+    fn mentions(e: &ast::Expr, name: &str) -> bool {
+        let text = format!("{e:?}");
+        text.contains(&format!("id: Identifier(\"{name}\")"))
+    }
+    fn go(body: &[ast::Stmt], out: &mut BTreeSet<String>) {
+        for s in body {
+            match s {
+                ast::Stmt::AugAssign(a) => {
+                    if let ast::Expr::Name(n) = &*a.target {
+                        out.insert(n.id.to_string());
+                    }
+                }
+                ast::Stmt::Assign(a) => {
+                    for t in &a.targets {
+                        if let ast::Expr::Name(n) = t {
+                            if mentions(&a.value, n.id.as_str()) {
+                                out.insert(n.id.to_string());
+                            }
+                        }
+                    }
+                }
+                ast::Stmt::If(i) => {
+                    go(&i.body, out);
+                    go(&i.orelse, out);
+                }
+                ast::Stmt::For(f) => go(&f.body, out),
+                ast::Stmt::Try(t) => {
+                    go(&t.body, out);
+                    go(&t.orelse, out);
+                    go(&t.finalbody, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    go(body, &mut out);
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

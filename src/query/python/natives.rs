@@ -55,6 +55,9 @@ pub fn module_attr(module: &str, name: &str) -> Sym {
         ("panther_detection_helpers.caching" | "panther_oss_helpers", _) => {
             Sym::Func(Func::Native(format!("kv.{name}")))
         }
+        ("collections.abc" | "collections" | "typing", "Mapping" | "MutableMapping" | "Sequence" | "MutableSequence" | "Iterable" | "Collection") => {
+            Sym::Func(Func::Native(format!("abc.{name}")))
+        }
         ("typing" | "panther_core" | "panther_core.enriched_event", _) => {
             opaque(name, "a type annotation")
         }
@@ -495,7 +498,7 @@ fn fnmatch_test(subject: &Sym, pattern: &str, text: &str) -> Sym {
 // ---------------------------------------------------------------------------------------
 // Calls of native functions.
 
-pub fn call(_ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text: &str) -> Sym {
+pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text: &str) -> Sym {
     if name.starts_with("kv.") {
         return opaque(text, "state kept between events (Panther KV store)");
     }
@@ -629,6 +632,19 @@ pub fn call(_ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], te
             },
             [Sym::Seq(items)] => Sym::Const(Py::Int(items.len() as i64)),
             [Sym::Dict(items)] => Sym::Const(Py::Int(items.len() as i64)),
+            [Sym::Field(f)] if f.is_plain() && f.hint == Hint::Str => {
+                // The length of a string.
+                let len = |p: &Py| match p {
+                    Py::Str(s) => Some(Py::Int(s.chars().count() as i64)),
+                    other => other.iter_items().map(|v| Py::Int(v.len() as i64)),
+                };
+                let mut g = f.clone();
+                g.transform = Some(Transform::Length);
+                g.missing = f.missing.as_ref().and_then(len);
+                g.null = None;
+                g.hint = Hint::Unknown;
+                Sym::Field(g)
+            }
             [Sym::Field(f)] if f.is_plain() => Sym::Len(f.clone()),
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "the length of the event's data")),
         },
@@ -658,21 +674,12 @@ pub fn call(_ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], te
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
         },
         "isinstance" => match args {
-            [Sym::Const(c), t] => {
-                let names: Vec<String> = match t {
-                    Sym::Func(Func::Native(n)) => vec![n.clone()],
-                    Sym::Const(Py::Tuple(_)) | Sym::Seq(_) => {
-                        return opaque(text, "isinstance() with several types")
-                    }
-                    _ => return opaque(text, "isinstance() with an unknown type"),
-                };
-                let tn = c.type_name();
-                Sym::Const(Py::Bool(names.iter().any(|n| {
-                    n == tn || (n == "int" && tn == "bool") || (n == "float" && tn == "float")
-                })))
-            }
-            _ => propagate(text, args)
-                .unwrap_or_else(|| opaque(text, "a type test of the event's data")),
+            [x, t] => match type_names(t) {
+                Some(names) => isinstance(x, &names, ip.kind() == EventKind::Policy, text),
+                None => propagate(text, args)
+                    .unwrap_or_else(|| opaque(text, "isinstance() with an unknown type")),
+            },
+            _ => opaque(text, "isinstance() with other arguments"),
         },
         "min" | "max" | "sum" | "abs" | "repr" | "range" | "dict" => {
             let consts: Option<Vec<Py>> = args
@@ -707,6 +714,108 @@ pub fn call(_ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], te
         }
         _ => propagate(text, args)
             .unwrap_or_else(|| opaque(text, format!("`{name}`, which the reader does not model"))),
+    }
+}
+
+/// The type names of the second argument of `isinstance` (a type or a tuple of types).
+fn type_names(t: &Sym) -> Option<Vec<String>> {
+    match t {
+        Sym::Func(Func::Native(n)) => Some(vec![n.clone()]),
+        Sym::Seq(items) => {
+            let mut out = Vec::new();
+            for i in items {
+                out.extend(type_names(i)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a known Python value is an instance of one of the named types.
+fn py_isinstance(c: &Py, names: &[String]) -> bool {
+    let tn = c.type_name();
+    names.iter().any(|n| match n.as_str() {
+        "int" => tn == "int" || tn == "bool",
+        "abc.Mapping" | "abc.MutableMapping" => tn == "dict",
+        "abc.Sequence" => matches!(tn, "list" | "tuple" | "str"),
+        "abc.MutableSequence" => tn == "list",
+        "abc.Iterable" | "abc.Collection" => {
+            matches!(tn, "list" | "tuple" | "str" | "set" | "dict")
+        }
+        other => other == tn,
+    })
+}
+
+/// `isinstance(x, T)`: for event data, the JSON types Python sees as `T`. Rules receive
+/// the event's objects and arrays as Panther's immutable wrappers, which are `Mapping` and
+/// `Sequence` but not `dict` or `list`; policies receive plain dicts and lists.
+fn isinstance(x: &Sym, names: &[String], policy: bool, text: &str) -> Sym {
+    match x {
+        Sym::Const(c) => Sym::Const(Py::Bool(py_isinstance(c, names))),
+        Sym::Field(f) => {
+            if f.conv.is_some() || f.transform.is_some() {
+                let as_py = match f.conv {
+                    Some(Conv::Int) => Py::Int(0),
+                    Some(Conv::Float) => Py::Float(0.0),
+                    _ => Py::str(""),
+                };
+                let present = py_isinstance(&as_py, names);
+                let chk = |d: &Py| Some(py_isinstance(d, names));
+                return bool_sym(sym::with_fallbacks(f, sym::t(present), &chk));
+            }
+            let mut types: Vec<&str> = Vec::new();
+            for n in names {
+                let add: &[&str] = match n.as_str() {
+                    "str" => &["string"],
+                    "int" => &["integer", "boolean"],
+                    "float" => &["float"],
+                    "bool" => &["boolean"],
+                    "dict" if policy => &["object"],
+                    "list" if policy => &["array"],
+                    "dict" | "list" | "tuple" | "set" | "frozenset" => &[],
+                    "abc.Mapping" => &["object"],
+                    "abc.MutableMapping" if policy => &["object"],
+                    "abc.Sequence" => &["array", "string"],
+                    "abc.MutableSequence" if policy => &["array"],
+                    "abc.MutableMapping" | "abc.MutableSequence" => &[],
+                    "abc.Iterable" | "abc.Collection" => &["array", "string", "object"],
+                    _ => return opaque(text, format!("isinstance() with type `{n}`")),
+                };
+                for a in add {
+                    if !types.contains(a) {
+                        types.push(a);
+                    }
+                }
+            }
+            let present = if types.is_empty() {
+                sym::t(false)
+            } else {
+                Expr::Pred(
+                    Predicate::field(
+                        f.name(),
+                        Op::IsType,
+                        types.iter().map(|t| Value::str(*t)).collect(),
+                    )
+                    .cased(true),
+                )
+            };
+            let chk = |d: &Py| Some(py_isinstance(d, names));
+            bool_sym(sym::with_fallbacks(f, present, &chk))
+        }
+        Sym::Cond(c, a, b) => sym::bool_ite(
+            (**c).clone(),
+            isinstance(a, names, policy, text),
+            isinstance(b, names, policy, text),
+        ),
+        Sym::Seq(_) => Sym::Const(Py::Bool(names.iter().any(|n| {
+            matches!(n.as_str(), "list" | "abc.Sequence" | "abc.MutableSequence" | "abc.Iterable" | "abc.Collection")
+        }))),
+        Sym::Dict(_) => Sym::Const(Py::Bool(names.iter().any(|n| {
+            matches!(n.as_str(), "dict" | "abc.Mapping" | "abc.MutableMapping" | "abc.Iterable" | "abc.Collection")
+        }))),
+        Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
+        _ => opaque(text, "a type test of a value the reader does not model"),
     }
 }
 
@@ -976,6 +1085,21 @@ pub fn attribute(ip: &Interp, recv: &Sym, attr: &str, text: &str) -> Sym {
 pub fn subscript(_ip: &Interp, base: &Sym, key: &Sym, text: &str) -> Sym {
     match key {
         Sym::Const(k) => child(base, k, Access::Index, &Py::None, text),
+        Sym::Field(f) => match base {
+            // A lookup table keyed by an event field (a missing key raises).
+            Sym::Const(Py::Dict(d)) if d.len() <= 300 => {
+                let mut out = raises(text);
+                for (k, v) in d.iter().rev() {
+                    match sym::field_eq(f, std::slice::from_ref(k)) {
+                        Some(e) => out = cond(e, Sym::Const(v.clone()), out),
+                        None => return opaque(text, "a lookup keyed by the event's data"),
+                    }
+                }
+                out
+            }
+            Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
+            _ => opaque(text, "a computed key"),
+        },
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
         _ => match base {
             Sym::Opaque { reason, .. } => opaque(text, reason.clone()),

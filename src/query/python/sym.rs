@@ -246,7 +246,7 @@ pub fn null_guard(f: &Field) -> Expr {
 }
 
 /// Or's the absent and null cases where `check` (Python on the value yielded) says true.
-fn with_fallbacks(f: &Field, present: Expr, check: &dyn Fn(&Py) -> Option<bool>) -> Expr {
+pub fn with_fallbacks(f: &Field, present: Expr, check: &dyn Fn(&Py) -> Option<bool>) -> Expr {
     let m = f.missing.as_ref().and_then(check) == Some(true);
     let n = f.null.as_ref().and_then(check) == Some(true);
     let extra = match (m, n) {
@@ -291,7 +291,8 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
             Transform::Upper => s.to_uppercase() == s,
             _ => false,
         };
-        if matches!(op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
+        let case_op = matches!(tr, Transform::Lower | Transform::Upper);
+        if case_op && matches!(op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
             // lower(x) == "Abc" never holds; lower(x) == "abc" is a case-insensitive test.
             p.values
                 .retain(|v| matches!(v, Value::Str(s) if folded(s)));
@@ -650,7 +651,12 @@ pub fn exists(expr: &Expr, marker: &str) -> Expr {
     }
     match expr {
         Expr::Pred(p) => {
-            let per_element = !p.field_ref && !matches!(p.op, Op::IsNull | Op::IsEmpty);
+            // Truthiness and type tests look at a value whole: on the element itself (not a key
+            // of it) they would see the list.
+            let whole = matches!(p.op, Op::Truthy | Op::IsType)
+                && p.field.as_deref().is_some_and(|f| f.ends_with(marker));
+            let per_element =
+                !p.field_ref && !whole && !matches!(p.op, Op::IsNull | Op::IsEmpty);
             if !per_element {
                 return unknown("a test of absent values in the elements of a list");
             }
