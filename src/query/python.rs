@@ -9,6 +9,7 @@
 //! code lowers case; a missing key reads as `None` (or the default given); truthiness is
 //! Python's. What the reader cannot follow becomes an opaque node with the Python text.
 
+mod derived;
 mod interp;
 mod natives;
 mod sym;

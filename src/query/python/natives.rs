@@ -3,6 +3,7 @@
 //! `panther_base_helpers` functions it models directly (`deep_get`, `pattern_match`...).
 
 use super::interp::{bool_sym, seq_or_const, Interp};
+use super::derived::Derived;
 use super::sym::{self, cond, opaque, truthy, Cmp, Conv, Field, Func, Hint, Sym};
 use super::value::{str_method, Py};
 use super::EventKind;
@@ -646,6 +647,10 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 Sym::Field(g)
             }
             [Sym::Field(f)] if f.is_plain() => Sym::Len(f.clone()),
+            [Sym::Derived(d)] => match d.len() {
+                Some(c) => Sym::Derived(c),
+                None => opaque(text, "the length of a derived string"),
+            },
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "the length of the event's data")),
         },
         "str" | "int" | "float" => convert(name, args, text),
@@ -892,6 +897,7 @@ pub fn method(
         }
         Sym::Event => event_method(ip, name, args, kwargs, text),
         Sym::Field(f) => field_method(f, name, args, kwargs, text),
+        Sym::Derived(d) => derived_method(d, name, args, text),
         Sym::Const(c) => const_method(c, name, args, kwargs, text),
         Sym::Dict(items) => match (name, args) {
             ("get", [Sym::Const(k)] | [Sym::Const(k), _]) => {
@@ -933,6 +939,31 @@ pub fn method(
         Sym::Bool(_) | Sym::Match(_) => opaque(text, format!("method `{name}` of a match result")),
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
         _ => opaque(text, format!("method `{name}` of a value the reader does not model")),
+    }
+}
+
+fn derived_method(d: &Derived, name: &str, args: &[Sym], text: &str) -> Sym {
+    match (name, args) {
+        ("lower" | "casefold", []) => match d.lowered() {
+            Some(l) => Sym::Derived(l),
+            None => opaque(text, "case conversion of a list"),
+        },
+        ("startswith" | "endswith", [Sym::Const(arg)]) if d.is_str() => {
+            let Some(alts) = arg.str_alternatives() else {
+                return opaque(text, "a non-string prefix");
+            };
+            let op = if name == "startswith" {
+                Op::StartsWith
+            } else {
+                Op::EndsWith
+            };
+            let vals: Vec<Py> = alts.into_iter().map(Py::Str).collect();
+            match d.test(op, &vals) {
+                Some(e) => bool_sym(e),
+                None => opaque(text, format!("`.{name}()` of a derived string")),
+            }
+        }
+        _ => opaque(text, format!("`.{name}()` of a string derived from the event's data")),
     }
 }
 
@@ -989,6 +1020,23 @@ fn field_method(f: &Field, name: &str, args: &[Sym], kwargs: &[(String, Sym)], t
                     alts.iter().any(|a| s.ends_with(a.as_str()))
                 })
             })
+        }
+        "strip" | "lstrip" | "rstrip" | "split" | "rsplit" => {
+            let consts: Option<Vec<Py>> = args
+                .iter()
+                .map(|a| match a {
+                    Sym::Const(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .chain(kwargs.iter().map(|(k, v)| match (k.as_str(), v) {
+                    ("maxsplit", Sym::Const(c)) => Some(c.clone()),
+                    _ => None,
+                }))
+                .collect();
+            match consts.and_then(|c| Derived::from_method(f, name, &c)) {
+                Some(d) => Sym::Derived(d),
+                None => opaque(text, format!("`.{name}()` on the event's data")),
+            }
         }
         "keys" if args.is_empty() && f.is_plain() => {
             let mut g = f.clone();
@@ -1083,6 +1131,12 @@ pub fn attribute(ip: &Interp, recv: &Sym, attr: &str, text: &str) -> Sym {
 }
 
 pub fn subscript(_ip: &Interp, base: &Sym, key: &Sym, text: &str) -> Sym {
+    if let (Sym::Derived(d), Sym::Const(k)) = (base, key) {
+        return match d.index(k) {
+            Some(seg) => Sym::Derived(seg),
+            None => opaque(text, "a part of a split string the reader does not model"),
+        };
+    }
     match key {
         Sym::Const(k) => child(base, k, Access::Index, &Py::None, text),
         Sym::Field(f) => match base {

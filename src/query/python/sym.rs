@@ -6,6 +6,7 @@
 //! or null, so `!=`, defaults and `is None` come out exact: a comparison is the predicate on
 //! the present value, or'ed with the absent and null cases where Python would say true.
 
+use super::derived::{DKind, Derived};
 use super::value::Py;
 use crate::model::{Expr, Op, Predicate, Transform, Value};
 
@@ -25,6 +26,8 @@ pub enum Sym {
     Field(Field),
     /// `len(field)`: only its emptiness is expressible.
     Len(Field),
+    /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
+    Derived(Derived),
     /// A boolean condition on the event.
     Bool(Expr),
     /// A regex match object: truthy (and not `None`) when the condition holds.
@@ -424,6 +427,7 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Const(p) => t(p.truthy()),
         Sym::Bool(e) | Sym::Match(e) => e.clone(),
         Sym::Field(f) | Sym::Len(f) => field_truthy(f),
+        Sym::Derived(d) => d.truthy(),
         Sym::Cond(c, a, b) => ite((**c).clone(), truthy(a), truthy(b)),
         Sym::Seq(items) => t(!items.is_empty()),
         Sym::Dict(items) => t(!items.is_empty()),
@@ -549,6 +553,15 @@ fn equal(a: &Sym, b: &Sym, identity: bool) -> Option<Sym> {
             expr_sym(field_eq(f, std::slice::from_ref(c))?)
         }
         (Sym::Field(f), Sym::Field(g)) if !identity => expr_sym(field_field_eq(f, g)?),
+        (Sym::Derived(d), Sym::Const(c)) | (Sym::Const(c), Sym::Derived(d)) => {
+            if let DKind::Count { .. } = d.kind {
+                expr_sym(d.count(Op::Eq, c)?)
+            } else if d.is_str() {
+                expr_sym(d.test(Op::Eq, std::slice::from_ref(c))?)
+            } else {
+                return None;
+            }
+        }
         (Sym::Match(e), Sym::Const(Py::None)) | (Sym::Const(Py::None), Sym::Match(e)) => {
             Sym::Bool(not(e.clone()))
         }
@@ -580,6 +593,17 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
             _ => return None,
         },
         (Sym::Const(x), Sym::Field(f)) => expr_sym(field_contains(f, x)?),
+        (Sym::Derived(d), Sym::Const(c)) if d.is_str() => match c {
+            Py::List(v) | Py::Tuple(v) | Py::Set(v) => expr_sym(d.test(Op::Eq, v)?),
+            Py::Dict(items) => {
+                let keys: Vec<Py> = items.iter().map(|(k, _)| k.clone()).collect();
+                expr_sym(d.test(Op::Eq, &keys)?)
+            }
+            _ => return None,
+        },
+        (Sym::Const(x @ Py::Str(_)), Sym::Derived(d)) if d.is_str() => {
+            expr_sym(d.test(Op::Contains, std::slice::from_ref(x))?)
+        }
         (Sym::Const(Py::Str(k)), Sym::Event) => {
             Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
         }
@@ -615,6 +639,8 @@ fn order(a: &Sym, cmp: Cmp, b: &Sym) -> Option<Sym> {
         }
         (Sym::Field(f), Sym::Const(c)) => expr_sym(field_order(f, order_op(cmp, false), c)?),
         (Sym::Const(c), Sym::Field(f)) => expr_sym(field_order(f, order_op(cmp, true), c)?),
+        (Sym::Derived(d), Sym::Const(c)) => expr_sym(d.count(order_op(cmp, false), c)?),
+        (Sym::Const(c), Sym::Derived(d)) => expr_sym(d.count(order_op(cmp, true), c)?),
         _ => return None,
     })
 }
@@ -708,6 +734,7 @@ pub fn has_marker(expr: &Expr) -> bool {
 pub fn sym_has_marker(s: &Sym) -> bool {
     match s {
         Sym::Field(f) | Sym::Len(f) => f.path.iter().any(|p| p.contains(ELEM)),
+        Sym::Derived(d) => d.base.path.iter().any(|p| p.contains(ELEM)),
         Sym::Bool(e) | Sym::Match(e) => has_marker(e),
         Sym::Cond(c, a, b) => has_marker(c) || sym_has_marker(a) || sym_has_marker(b),
         Sym::Seq(items) => items.iter().any(sym_has_marker),
