@@ -47,6 +47,15 @@ pub struct Interp<'a> {
     depth: Cell<usize>,
     steps: Cell<usize>,
     next_loop: Cell<u32>,
+    /// Conditions under which the code being read runs (innermost last).
+    path: RefCell<Vec<Expr>>,
+    /// Inside a `try:` body: the conditions under which it raises, and where the body's
+    /// path conditions start.
+    raises: RefCell<Option<Vec<Expr>>>,
+    try_base: Cell<usize>,
+    /// Unrolled loops entered, and how many of them were entered before the current `try:`.
+    loop_depth: Cell<usize>,
+    try_loops: Cell<usize>,
 }
 
 impl<'a> Interp<'a> {
@@ -68,6 +77,11 @@ impl<'a> Interp<'a> {
             depth: Cell::new(0),
             steps: Cell::new(0),
             next_loop: Cell::new(0),
+            path: RefCell::default(),
+            raises: RefCell::default(),
+            try_base: Cell::new(0),
+            loop_depth: Cell::new(0),
+            try_loops: Cell::new(0),
         }
     }
 
@@ -114,6 +128,54 @@ impl<'a> Interp<'a> {
         let n = self.next_loop.get() + 1;
         self.next_loop.set(n);
         format!("{}{n}", sym::ELEM)
+    }
+
+    /// Runs `f` with `c` added to the path condition.
+    pub fn under<T>(&self, c: Expr, f: impl FnOnce() -> T) -> T {
+        self.path.borrow_mut().push(c);
+        let out = f();
+        self.path.borrow_mut().pop();
+        out
+    }
+
+    /// Inside a `try:` body: records that the code being read raises when `when` holds.
+    pub fn may_raise(&self, when: Expr) {
+        if const_of(&when) == Some(false) {
+            return;
+        }
+        let mut raises = self.raises.borrow_mut();
+        let Some(list) = raises.as_mut() else {
+            return;
+        };
+        if self.loop_depth.get() > self.try_loops.get() {
+            list.push(Expr::opaque(
+                "an exception inside a loop",
+                "whether the try block raises",
+            ));
+            return;
+        }
+        let path = self.path.borrow();
+        let mut parts: Vec<Expr> = path[self.try_base.get().min(path.len())..].to_vec();
+        parts.push(when);
+        list.push(and(parts));
+    }
+
+    /// True while reading a `try:` body.
+    pub fn in_try(&self) -> bool {
+        self.raises.borrow().is_some()
+    }
+
+    /// Continues every fall-through leaf with `k`, under the conditions that lead to it.
+    pub fn cont(&self, o: Out, k: &mut dyn FnMut(Env) -> Out) -> Out {
+        match o {
+            Out::Next(env) => k(env),
+            Out::Branch(c, a, b) => {
+                let a = self.under(c.clone(), || self.cont(*a, k));
+                let b = self.under(not(c.clone()), || self.cont(*b, k));
+                branch(c, a, b)
+            }
+            other => other,
+        }
     }
 
     // -----------------------------------------------------------------------------------
@@ -298,7 +360,7 @@ impl<'a> Interp<'a> {
             if !has_next(&out) {
                 break;
             }
-            out = cont(out, &mut |env| self.exec_stmt(s, env, m));
+            out = self.cont(out, &mut |env| self.exec_stmt(s, env, m));
         }
         out
     }
@@ -341,8 +403,8 @@ impl<'a> Interp<'a> {
                     Some(true) => self.exec_block(&i.body, env, m),
                     Some(false) => self.exec_block(&i.orelse, env, m),
                     None => {
-                        let a = self.exec_block(&i.body, env.clone(), m);
-                        let b = self.exec_block(&i.orelse, env, m);
+                        let a = self.under(c.clone(), || self.exec_block(&i.body, env.clone(), m));
+                        let b = self.under(not(c.clone()), || self.exec_block(&i.orelse, env, m));
                         branch(c, a, b)
                     }
                 }
@@ -396,28 +458,32 @@ impl<'a> Interp<'a> {
         }
     }
 
-    /// `try:` blocks: the body when nothing raises; when a handler exists, which path runs
-    /// is not known statically unless the handler does what the body would do anyway.
+    /// `try:` blocks: the body, or the handler under the conditions the body raises on
+    /// (each operation of the body that can raise says when it does: an invalid IP address,
+    /// a missing key read with `[]`, a conversion of a non-number...).
     fn exec_try(&self, t: &ast::StmtTry, env: Env, m: usize) -> Out {
+        let saved = self.raises.replace(Some(Vec::new()));
+        let saved_base = self.try_base.replace(self.path.borrow().len());
+        let saved_loops = self.try_loops.replace(self.loop_depth.get());
         let body = self.exec_block(&t.body, env.clone(), m);
         let body = if t.orelse.is_empty() {
             body
         } else {
-            cont(body, &mut |e| self.exec_block(&t.orelse, e, m))
+            self.cont(body, &mut |e| self.exec_block(&t.orelse, e, m))
         };
+        let recorded = self.raises.replace(saved).unwrap_or_default();
+        self.try_base.set(saved_base);
+        self.try_loops.set(saved_loops);
+        let raised = or(recorded);
         let mut out = body;
-        if !t.handlers.is_empty() {
-            let text = self.text(m, &t.body[0]);
-            let raised = Expr::opaque(
-                format!("an exception in: {text}"),
-                "whether the try block raises",
-            );
+        if !t.handlers.is_empty() && const_of(&raised) != Some(false) {
             let mut handler_out: Option<Out> = None;
             for h in t.handlers.iter().rev() {
                 let ast::ExceptHandler::ExceptHandler(h) = h;
-                let o = self.exec_block(&h.body, env.clone(), m);
+                let o = self.under(raised.clone(), || self.exec_block(&h.body, env.clone(), m));
                 handler_out = Some(match handler_out {
                     None => o,
+                    Some(prev) if same_out(&o, &prev) => prev,
                     Some(prev) => Out::Branch(
                         Expr::opaque("which exception", "which exception handler runs"),
                         Box::new(o),
@@ -426,17 +492,13 @@ impl<'a> Interp<'a> {
                 });
             }
             if let Some(h) = handler_out {
-                out = if same_out(&h, &out) {
-                    out
-                } else {
-                    Out::Branch(raised, Box::new(h), Box::new(out))
-                };
+                out = branch(raised, h, out);
             }
         }
         if t.finalbody.is_empty() {
             out
         } else {
-            cont(out, &mut |e| self.exec_block(&t.finalbody, e, m))
+            self.cont(out, &mut |e| self.exec_block(&t.finalbody, e, m))
         }
     }
 
@@ -571,11 +633,12 @@ impl<'a> Interp<'a> {
                 return Out::Ret(opaque(text, "a loop over a very long list"));
             }
             let mut out = Out::Next(env);
+            self.loop_depth.set(self.loop_depth.get() + 1);
             for item in items {
                 if !has_next(&out) {
                     break;
                 }
-                out = cont(out, &mut |mut e| {
+                out = self.cont(out, &mut |mut e| {
                     self.assign(&f.target, item.clone(), &mut e, m);
                     let o = self.exec_block(&f.body, e, m);
                     map_leaves(o, &mut |l| match l {
@@ -584,6 +647,7 @@ impl<'a> Interp<'a> {
                     })
                 });
             }
+            self.loop_depth.set(self.loop_depth.get() - 1);
             return map_leaves(out, &mut |l| match l {
                 Out::Break(e) => Out::Next(e),
                 Out::Next(e) => self.exec_block(&f.orelse, e, m),
@@ -623,7 +687,9 @@ impl<'a> Interp<'a> {
         };
         let mut benv = env.clone();
         benv.insert(target.id.to_string(), Sym::Field(elem));
+        self.loop_depth.set(self.loop_depth.get() + 1);
         let body = self.exec_block(&f.body, benv, m);
+        self.loop_depth.set(self.loop_depth.get() - 1);
         let mut leaves = Vec::new();
         collect_leaves(&body, sym::t(true), &mut leaves);
         let self_updated = self_updates(&f.body);
@@ -699,7 +765,18 @@ impl<'a> Interp<'a> {
     pub fn cond(&self, e: &ast::Expr, env: &mut Env, m: usize) -> Expr {
         match e {
             ast::Expr::BoolOp(b) => {
-                let parts: Vec<Expr> = b.values.iter().map(|v| self.cond(v, env, m)).collect();
+                // Later operands run only when the earlier ones did not decide.
+                let mut parts: Vec<Expr> = Vec::new();
+                for v in &b.values {
+                    let before = match b.op {
+                        ast::BoolOp::And => and(parts.clone()),
+                        ast::BoolOp::Or => not(or(parts.clone())),
+                    };
+                    if const_of(&before) == Some(false) {
+                        break;
+                    }
+                    parts.push(self.under(before, || self.cond(v, env, m)));
+                }
                 match b.op {
                     ast::BoolOp::And => and(parts),
                     ast::BoolOp::Or => or(parts),
@@ -715,7 +792,48 @@ impl<'a> Interp<'a> {
         if let Sym::Field(f) = &v {
             self.record_read(f);
         }
+        if self.in_try() && !matches!(e, ast::Expr::Name(_) | ast::Expr::Constant(_)) {
+            self.record_raises(&v);
+        }
         v
+    }
+
+    /// Calls `k` on each field a (conditional) value may be, under the conditions leading
+    /// to it.
+    pub fn each_field(&self, v: &Sym, k: &mut dyn FnMut(&Field)) {
+        match v {
+            Sym::Field(f) => k(f),
+            Sym::Cond(c, a, b) => {
+                self.under((**c).clone(), || self.each_field(a, k));
+                self.under(not((**c).clone()), || self.each_field(b, k));
+            }
+            _ => {}
+        }
+    }
+
+    /// Inside a `try:` body: what a value just computed says about exceptions (a read that
+    /// raises when the key is absent, an opaque computation that might raise).
+    fn record_raises(&self, v: &Sym) {
+        match v {
+            Sym::Field(f) if !f.path.iter().any(|p| p.contains(sym::ELEM)) => {
+                if f.missing.is_none() {
+                    self.may_raise(sym::missing_guard(f));
+                }
+                if f.null.is_none() {
+                    self.may_raise(sym::null_guard(f));
+                }
+            }
+            Sym::Cond(c, a, b) => {
+                self.under((**c).clone(), || self.record_raises(a));
+                self.under(not((**c).clone()), || self.record_raises(b));
+            }
+            Sym::Opaque { text, .. } if text == sym::RAISES => self.may_raise(sym::t(true)),
+            Sym::Opaque { text, .. } => self.may_raise(Expr::opaque(
+                format!("an exception in: {text}"),
+                "whether the try block raises",
+            )),
+            _ => {}
+        }
     }
 
     fn eval_inner(&self, e: &ast::Expr, env: &mut Env, m: usize) -> Sym {
@@ -727,7 +845,15 @@ impl<'a> Interp<'a> {
             E::Constant(c) => const_sym(&c.value, &self.text(m, e)),
             E::Name(n) => self.lookup(n.id.as_str(), env, m),
             E::BoolOp(b) => {
-                let vals: Vec<Sym> = b.values.iter().map(|v| self.eval(v, env, m)).collect();
+                let mut vals: Vec<Sym> = Vec::new();
+                for v in &b.values {
+                    let truths: Vec<Expr> = vals.iter().map(truthy).collect();
+                    let before = match b.op {
+                        ast::BoolOp::And => and(truths),
+                        ast::BoolOp::Or => not(or(truths)),
+                    };
+                    vals.push(self.under(before, || self.eval(v, env, m)));
+                }
                 bool_op(b.op, vals)
             }
             E::UnaryOp(u) => {
@@ -797,8 +923,8 @@ impl<'a> Interp<'a> {
                     Some(true) => self.eval(&i.body, env, m),
                     Some(false) => self.eval(&i.orelse, env, m),
                     None => {
-                        let a = self.eval(&i.body, env, m);
-                        let b = self.eval(&i.orelse, env, m);
+                        let a = self.under(c.clone(), || self.eval(&i.body, env, m));
+                        let b = self.under(not(c.clone()), || self.eval(&i.orelse, env, m));
                         cond(c, a, b)
                     }
                 }
@@ -1336,19 +1462,6 @@ fn has_next(o: &Out) -> bool {
     }
 }
 
-/// Continues every fall-through leaf with `k`.
-pub fn cont(o: Out, k: &mut dyn FnMut(Env) -> Out) -> Out {
-    match o {
-        Out::Next(env) => k(env),
-        Out::Branch(c, a, b) => {
-            let a = cont(*a, k);
-            let b = cont(*b, k);
-            branch(c, a, b)
-        }
-        other => other,
-    }
-}
-
 fn map_leaves(o: Out, k: &mut dyn FnMut(Out) -> Out) -> Out {
     match o {
         Out::Branch(c, a, b) => {
@@ -1375,7 +1488,18 @@ fn is_raise(o: &Out) -> bool {
 }
 
 fn same_out(a: &Out, b: &Out) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    match (a, b) {
+        (Out::Ret(x), Out::Ret(y)) => sym::same(x, y),
+        (Out::Next(x), Out::Next(y))
+        | (Out::Break(x), Out::Break(y))
+        | (Out::Continue(x), Out::Continue(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && sym::same(v1, v2))
+        }
+        (Out::Branch(c1, a1, b1), Out::Branch(c2, a2, b2)) => {
+            sym::same_expr(c1, c2) && same_out(a1, a2) && same_out(b1, b2)
+        }
+        _ => false,
+    }
 }
 
 /// A split on `c`, simplified: constant conditions, equal sides, paths that raise (Panther

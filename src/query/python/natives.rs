@@ -52,6 +52,7 @@ pub fn module_attr(module: &str, name: &str) -> Sym {
             known_fn(name)
         }
         ("fnmatch", "fnmatch" | "fnmatchcase") => known_fn(name),
+        ("ipaddress", "ip_address" | "ip_network" | "IPv4Address" | "IPv6Address" | "IPv4Network" | "IPv6Network") => known_fn(name),
         ("json", "loads" | "dumps") => known_fn(name),
         ("panther_detection_helpers.caching" | "panther_oss_helpers", _) => {
             Sym::Func(Func::Native(format!("kv.{name}")))
@@ -653,7 +654,28 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             },
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "the length of the event's data")),
         },
-        "str" | "int" | "float" => convert(name, args, text),
+        "str" | "int" | "float" => {
+            if let [x] = args {
+                ip.each_field(x, &mut |f| may_raise_converting(ip, name, f));
+            }
+            convert(name, args, text)
+        }
+        "ipaddress.ip_address" | "ipaddress.IPv4Address" | "ipaddress.IPv6Address" => {
+            ip_address(ip, name, args, text)
+        }
+        "ipaddress.ip_network" | "ipaddress.IPv4Network" | "ipaddress.IPv6Network" => {
+            match args.first() {
+                Some(Sym::Const(Py::Str(n))) => match n.trim().parse::<ipnet::IpNet>() {
+                    Ok(_) => Sym::Net(vec![n.trim().to_string()]),
+                    Err(_) => match n.trim().parse::<std::net::IpAddr>() {
+                        Ok(a) => Sym::Net(vec![a.to_string()]),
+                        Err(_) => raises(text),
+                    },
+                },
+                Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
+                _ => opaque(text, "a network read from the event's data"),
+            }
+        }
         "set" | "list" | "tuple" | "frozenset" | "sorted" => match args {
             [] => Sym::Const(match name {
                 "tuple" => Py::Tuple(vec![]),
@@ -824,6 +846,129 @@ fn isinstance(x: &Sym, names: &[String], policy: bool, text: &str) -> Sym {
     }
 }
 
+/// Python's private networks (`ipaddress`, 3.11): `is_private`; `is_global` is "not
+/// private" (and, for IPv4, not in 100.64.0.0/10).
+pub const PY_PRIVATE_NETS: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/29",
+    "192.0.0.170/31",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "::1/128",
+    "::/128",
+    "::ffff:0:0/96",
+    "100::/64",
+    "2001::/23",
+    "2001:2::/48",
+    "2001:db8::/32",
+    "2001:10::/28",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+fn cidr(f: &Field, nets: &[&str]) -> Expr {
+    Expr::Pred(
+        Predicate::field(f.name(), Op::Cidr, nets.iter().map(|n| Value::str(*n)).collect())
+            .cased(true),
+    )
+}
+
+/// `ip_address(x)`: raises (ValueError) unless `x` is an IP address.
+fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
+    let any: &[&str] = match name {
+        "ipaddress.IPv4Address" => &["0.0.0.0/0"],
+        "ipaddress.IPv6Address" => &["::/0"],
+        _ => &["0.0.0.0/0", "::/0"],
+    };
+    match args {
+        [Sym::Field(f)] if f.is_plain() => {
+            let valid = |d: &Py| {
+                Some(d.as_str().and_then(|s| s.parse::<std::net::IpAddr>().ok()).is_some_and(|a| {
+                    any.iter().any(|n| n.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&a)))
+                }))
+            };
+            ip.may_raise(sym::not(sym::with_fallbacks(f, cidr(f, any), &valid)));
+            Sym::Ip(f.clone())
+        }
+        [Sym::Const(Py::Str(s))] => match s.parse::<std::net::IpAddr>() {
+            Ok(_) => opaque(text, "an IP address constant"),
+            Err(_) => raises(text),
+        },
+        [Sym::Cond(c, a, b)] => {
+            let l = ip.under((**c).clone(), || ip_address(ip, name, std::slice::from_ref(a), text));
+            let r = ip.under(sym::not((**c).clone()), || {
+                ip_address(ip, name, std::slice::from_ref(b), text)
+            });
+            cond((**c).clone(), l, r)
+        }
+        _ => propagate(text, args)
+            .unwrap_or_else(|| opaque(text, "an IP address of a value the reader does not model")),
+    }
+}
+
+/// Properties of `ip_address(field)`.
+fn ip_property(f: &Field, attr: &str, text: &str) -> Sym {
+    let v4 = cidr(f, &["0.0.0.0/0"]);
+    let e = match attr {
+        "is_private" => cidr(f, PY_PRIVATE_NETS),
+        "is_global" => sym::and(vec![
+            sym::not(cidr(f, PY_PRIVATE_NETS)),
+            sym::not(cidr(f, &["100.64.0.0/10"])),
+        ]),
+        "is_loopback" => cidr(f, &["127.0.0.0/8", "::1/128"]),
+        "is_link_local" => cidr(f, &["169.254.0.0/16", "fe80::/10"]),
+        "is_multicast" => cidr(f, &["224.0.0.0/4", "ff00::/8"]),
+        "is_unspecified" => cidr(f, &["0.0.0.0/32", "::/128"]),
+        "is_reserved" => cidr(f, &["240.0.0.0/4"]),
+        "version" => {
+            return cond(v4, Sym::Const(Py::Int(4)), Sym::Const(Py::Int(6)));
+        }
+        _ => return opaque(text, format!("IP address attribute `{attr}`")),
+    };
+    bool_sym(e)
+}
+
+/// Inside a `try:`: `int(x)` raises unless `x` holds an integer (or a number, or a bool).
+fn may_raise_converting(ip: &Interp, name: &str, f: &Field) {
+    if !ip.in_try() || name == "str" || !f.is_plain() {
+        return;
+    }
+    let pattern = match name {
+        "int" => r"\A\s*[-+]?[0-9]+(?:_[0-9]+)*\s*\z",
+        _ => r"(?i)\A\s*[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)\s*\z",
+    };
+    let numeric = Expr::Pred(
+        Predicate::field(
+            f.name(),
+            Op::IsType,
+            vec![Value::str("integer"), Value::str("float"), Value::str("boolean")],
+        )
+        .cased(true),
+    );
+    let text_ok = Expr::Pred(
+        Predicate::field(f.name(), Op::Regex, vec![Value::str(pattern)]).cased(true),
+    );
+    let present_ok = sym::or(vec![numeric, sym::and(vec![
+        Expr::Pred(Predicate::field(f.name(), Op::IsType, vec![Value::str("string")]).cased(true)),
+        text_ok,
+    ])]);
+    let present = sym::and(vec![
+        Expr::Pred(Predicate::field(f.name(), Op::Exists, vec![]).cased(true)),
+        sym::not(Expr::Pred(Predicate::field(f.name(), Op::IsNull, vec![]).cased(true))),
+    ]);
+    ip.may_raise(sym::and(vec![present, sym::not(present_ok)]));
+    // Absent or null values convert their default, which the caller checks.
+}
+
 /// `str(x)`, `int(x)`, `float(x)`.
 fn convert(name: &str, args: &[Sym], text: &str) -> Sym {
     let conv = match name {
@@ -898,6 +1043,8 @@ pub fn method(
         Sym::Event => event_method(ip, name, args, kwargs, text),
         Sym::Field(f) => field_method(f, name, args, kwargs, text),
         Sym::Derived(d) => derived_method(d, name, args, text),
+        // None has no methods: AttributeError.
+        Sym::Const(Py::None) => raises(text),
         Sym::Const(c) => const_method(c, name, args, kwargs, text),
         Sym::Dict(items) => match (name, args) {
             ("get", [Sym::Const(k)] | [Sym::Const(k), _]) => {
@@ -1123,6 +1270,12 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
 
 pub fn attribute(ip: &Interp, recv: &Sym, attr: &str, text: &str) -> Sym {
     match recv {
+        Sym::Ip(f) => ip_property(f, attr, text),
+        Sym::Cond(c, a, b) => cond(
+            (**c).clone(),
+            attribute(ip, a, attr, text),
+            attribute(ip, b, attr, text),
+        ),
         Sym::Module(m) => ip.module_attr(m, attr),
         Sym::Pattern { pattern, .. } if attr == "pattern" => Sym::Const(Py::Str(pattern.clone())),
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),

@@ -28,6 +28,10 @@ pub enum Sym {
     Len(Field),
     /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
     Derived(Derived),
+    /// `ipaddress.ip_address(field)`.
+    Ip(Field),
+    /// `ipaddress.ip_network(...)` of known networks (CIDR texts).
+    Net(Vec<String>),
     /// A boolean condition on the event.
     Bool(Expr),
     /// A regex match object: truthy (and not `None`) when the condition holds.
@@ -106,9 +110,41 @@ impl Field {
     }
 }
 
-/// Structural equality through the debug text (symbolic values are small).
+/// Structural equality of symbolic values.
 pub fn same(a: &Sym, b: &Sym) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    match (a, b) {
+        (Sym::Const(x), Sym::Const(y)) => x == y,
+        (Sym::Event, Sym::Event) => true,
+        (Sym::Field(x), Sym::Field(y)) | (Sym::Len(x), Sym::Len(y)) | (Sym::Ip(x), Sym::Ip(y)) => {
+            x == y
+        }
+        (Sym::Derived(x), Sym::Derived(y)) => x == y,
+        (Sym::Net(x), Sym::Net(y)) => x == y,
+        (Sym::Bool(x), Sym::Bool(y)) | (Sym::Match(x), Sym::Match(y)) => same_expr(x, y),
+        (Sym::Cond(c1, a1, b1), Sym::Cond(c2, a2, b2)) => {
+            same_expr(c1, c2) && same(a1, a2) && same(b1, b2)
+        }
+        (Sym::Seq(x), Sym::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Sym::Dict(x), Sym::Dict(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
+        }
+        (Sym::Func(x), Sym::Func(y)) => x == y,
+        (Sym::Module(x), Sym::Module(y)) => x == y,
+        (
+            Sym::Pattern {
+                pattern: p1,
+                ignore_case: i1,
+            },
+            Sym::Pattern {
+                pattern: p2,
+                ignore_case: i2,
+            },
+        ) => p1 == p2 && i1 == i2,
+        (Sym::Opaque { text: t1, reason: r1 }, Sym::Opaque { text: t2, reason: r2 }) => {
+            t1 == t2 && r1 == r2
+        }
+        _ => false,
+    }
 }
 
 pub fn opaque(text: &str, reason: impl Into<String>) -> Sym {
@@ -132,8 +168,37 @@ pub fn const_of(e: &Expr) -> Option<bool> {
     }
 }
 
-fn same_expr(a: &Expr, b: &Expr) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+/// Structural equality of conditions.
+pub fn same_expr(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::All { items: x }, Expr::All { items: y })
+        | (Expr::Any { items: x }, Expr::Any { items: y }) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_expr(p, q))
+        }
+        (Expr::Not { item: x }, Expr::Not { item: y }) => same_expr(x, y),
+        (Expr::Pred(x), Expr::Pred(y)) => x == y,
+        (Expr::Const { value: x }, Expr::Const { value: y }) => x == y,
+        (Expr::Named { name: n1, item: x }, Expr::Named { name: n2, item: y }) => {
+            n1 == n2 && same_expr(x, y)
+        }
+        (Expr::Opaque { text: t1, reason: r1 }, Expr::Opaque { text: t2, reason: r2 }) => {
+            t1 == t2 && r1 == r2
+        }
+        (Expr::Aggregate { description: d1, item: x }, Expr::Aggregate { description: d2, item: y }) => {
+            d1 == d2 && same_expr(x, y)
+        }
+        (
+            Expr::Sequence { ordered: o1, by: b1, window: w1, steps: s1 },
+            Expr::Sequence { ordered: o2, by: b2, window: w2, steps: s2 },
+        ) => {
+            o1 == o2
+                && b1 == b2
+                && w1 == w2
+                && s1.len() == s2.len()
+                && s1.iter().zip(s2).all(|(p, q)| same_expr(p, q))
+        }
+        _ => false,
+    }
 }
 
 pub fn and(items: Vec<Expr>) -> Expr {
@@ -431,7 +496,7 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Cond(c, a, b) => ite((**c).clone(), truthy(a), truthy(b)),
         Sym::Seq(items) => t(!items.is_empty()),
         Sym::Dict(items) => t(!items.is_empty()),
-        Sym::Func(_) | Sym::Module(_) | Sym::Pattern { .. } => t(true),
+        Sym::Func(_) | Sym::Module(_) | Sym::Pattern { .. } | Sym::Ip(_) | Sym::Net(_) => t(true),
         Sym::Event => opaque_expr("event", "truth value of the whole event"),
         Sym::Opaque { text, reason } => opaque_expr(text, reason),
     }
@@ -604,6 +669,13 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
         (Sym::Const(x @ Py::Str(_)), Sym::Derived(d)) if d.is_str() => {
             expr_sym(d.test(Op::Contains, std::slice::from_ref(x))?)
         }
+        (Sym::Ip(f), Sym::Net(nets)) => expr_sym(field_str_op(
+            f,
+            Op::Cidr,
+            &nets.iter().map(|n| Py::Str(n.clone())).collect::<Vec<_>>(),
+            true,
+            &|_| false,
+        )?),
         (Sym::Const(Py::Str(k)), Sym::Event) => {
             Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
         }
@@ -735,6 +807,7 @@ pub fn sym_has_marker(s: &Sym) -> bool {
     match s {
         Sym::Field(f) | Sym::Len(f) => f.path.iter().any(|p| p.contains(ELEM)),
         Sym::Derived(d) => d.base.path.iter().any(|p| p.contains(ELEM)),
+        Sym::Ip(f) => f.path.iter().any(|p| p.contains(ELEM)),
         Sym::Bool(e) | Sym::Match(e) => has_marker(e),
         Sym::Cond(c, a, b) => has_marker(c) || sym_has_marker(a) || sym_has_marker(b),
         Sym::Seq(items) => items.iter().any(sym_has_marker),
