@@ -149,11 +149,56 @@ fn tri(expr: &Expr, ev: &J) -> Tri {
                 Tri::Unknown("multi-event sequence".into())
             }
         }
+        Expr::AnyElement { field, item } => any_element(field, item, ev),
         Expr::Aggregate { description, item } => match tri(item, ev) {
             Tri::False => Tri::False,
             _ => Tri::Unknown(format!("stateful aggregation: {description}")),
         },
     }
+}
+
+/// Some element of the arrays at `field` satisfies `item`, evaluated on the event with that
+/// one element in place of the array.
+fn any_element(field: &str, item: &Expr, ev: &J) -> Tri {
+    let segments: Vec<&str> = field.split('.').collect();
+    let Some(list) = plain_path(ev, &segments) else {
+        return if lookup(ev, field).is_empty() {
+            Tri::False
+        } else {
+            Tri::Unknown(format!("`{field}` is not a plain path to one list"))
+        };
+    };
+    let J::Array(elements) = list else {
+        return Tri::False;
+    };
+    let mut unknown = None;
+    for el in elements {
+        let mut one = ev.clone();
+        if let Some(slot) = plain_path_mut(&mut one, &segments) {
+            *slot = el.clone();
+        }
+        match tri(item, &one) {
+            Tri::True => return Tri::True,
+            Tri::Unknown(r) => {
+                unknown.get_or_insert(r);
+            }
+            Tri::False => {}
+        }
+    }
+    unknown.map(Tri::Unknown).unwrap_or(Tri::False)
+}
+
+/// The value at a path of object keys (no arrays on the way).
+fn plain_path<'a>(v: &'a J, segments: &[&str]) -> Option<&'a J> {
+    segments
+        .iter()
+        .try_fold(v, |cur, s| cur.as_object().and_then(|m| m.get(*s)))
+}
+
+fn plain_path_mut<'a>(v: &'a mut J, segments: &[&str]) -> Option<&'a mut J> {
+    segments
+        .iter()
+        .try_fold(v, |cur, s| cur.as_object_mut().and_then(|m| m.get_mut(*s)))
 }
 
 /// Looks a field up: the literal key first, then the dotted path. Returns every value

@@ -154,3 +154,25 @@ fn type_tests_see_json_types() {
     assert_eq!(t("i", "string"), Verdict::NoMatch);
     assert_eq!(t("missing", "null"), Verdict::NoMatch);
 }
+
+#[test]
+fn any_element_ties_conditions_to_one_element() {
+    let item = Expr::All {
+        items: vec![p("auth.permission", Op::Eq, &["x"]), p("auth.granted", Op::Eq, &["yes"])],
+    };
+    let e = Expr::AnyElement {
+        field: "auth".into(),
+        item: Box::new(item),
+    };
+    let split = json!({"auth": [{"permission": "x", "granted": "no"}, {"permission": "y", "granted": "yes"}]});
+    let same = json!({"auth": [{"permission": "y"}, {"permission": "x", "granted": "yes"}]});
+    assert_eq!(eval(&e, &split), Verdict::NoMatch);
+    assert_eq!(eval(&e, &same), Verdict::Match);
+    assert_eq!(eval(&e, &json!({})), Verdict::NoMatch);
+    let negated = Expr::AnyElement {
+        field: "auth".into(),
+        item: Box::new(Expr::not(p("auth.permission", Op::Eq, &["x"]))),
+    };
+    assert_eq!(eval(&negated, &same), Verdict::Match);
+    assert_eq!(eval(&negated, &json!({"auth": [{"permission": "x"}]})), Verdict::NoMatch);
+}
