@@ -53,6 +53,10 @@ fn show(e: &Expr, depth: usize, out: &mut String) {
             out.push_str(&format!("{pad}SEQUENCE\n"));
             steps.iter().for_each(|i| show(i, depth + 1, out));
         }
+        Expr::AnyElement { field, item } => {
+            out.push_str(&format!("{pad}SOME ELEMENT OF {field}\n"));
+            show(item, depth + 1, out);
+        }
         Expr::Aggregate { description, item } => {
             out.push_str(&format!("{pad}AGG {description}\n"));
             show(item, depth + 1, out);

@@ -372,6 +372,14 @@ fn scrub_markers(e: Expr) -> Expr {
             name,
             item: Box::new(scrub_markers(*item)),
         },
+        Expr::AnyElement { field, item: _ } if field.contains(sym::ELEM) => Expr::opaque(
+            field.replace(sym::ELEM, "[*]"),
+            "a condition on an element of a list that the reader could not place",
+        ),
+        Expr::AnyElement { field, item } => Expr::AnyElement {
+            field,
+            item: Box::new(scrub_markers(*item)),
+        },
         other => other,
     }
 }

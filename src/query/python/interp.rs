@@ -127,7 +127,7 @@ impl<'a> Interp<'a> {
     pub fn fresh_loop(&self) -> String {
         let n = self.next_loop.get() + 1;
         self.next_loop.set(n);
-        format!("{}{n}", sym::ELEM)
+        format!("{0}{n}{0}", sym::ELEM)
     }
 
     /// Runs `f` with `c` added to the path condition.
@@ -675,6 +675,7 @@ impl<'a> Interp<'a> {
             return give_up("a loop over the event's data with unpacking");
         };
         let marker = self.fresh_loop();
+        let list_name = list.name();
         let mut path = list.path.clone();
         path.push(marker.clone());
         let elem = Field {
@@ -745,14 +746,14 @@ impl<'a> Interp<'a> {
             after.insert(k, v);
         }
         for (k, (v, conds)) in flags {
-            let some = sym::exists(&or(conds), &marker);
+            let some = sym::exists(&or(conds), &marker, &list_name);
             let old = env.get(&k).cloned().unwrap_or(Sym::Const(Py::None));
             after.insert(k, cond(some, v, old));
         }
         match ret {
             None => Out::Next(after),
             Some((v, conds)) => {
-                let some = sym::exists(&or(conds), &marker);
+                let some = sym::exists(&or(conds), &marker, &list_name);
                 branch(some, Out::Ret(v), Out::Next(after))
             }
         }
@@ -1228,8 +1229,8 @@ impl<'a> Interp<'a> {
         let guard = and(g.ifs.iter().map(|c| self.cond(c, &mut e2, m)).collect());
         let v = truthy(&self.eval(elt, &mut e2, m));
         let q = match kind {
-            Comp::Any => sym::exists(&and(vec![guard, v]), &marker),
-            _ => not(sym::exists(&and(vec![guard, not(v)]), &marker)),
+            Comp::Any => sym::exists(&and(vec![guard, v]), &marker, &list.name()),
+            _ => not(sym::exists(&and(vec![guard, not(v)]), &marker, &list.name())),
         };
         if sym::has_marker(&q) {
             return opaque(&text, "a condition on the elements of a list");

@@ -184,6 +184,9 @@ pub fn same_expr(a: &Expr, b: &Expr) -> bool {
         (Expr::Opaque { text: t1, reason: r1 }, Expr::Opaque { text: t2, reason: r2 }) => {
             t1 == t2 && r1 == r2
         }
+        (Expr::AnyElement { field: f1, item: x }, Expr::AnyElement { field: f2, item: y }) => {
+            f1 == f2 && same_expr(x, y)
+        }
         (Expr::Aggregate { description: d1, item: x }, Expr::Aggregate { description: d2, item: y }) => {
             d1 == d2 && same_expr(x, y)
         }
@@ -720,60 +723,106 @@ fn order(a: &Sym, cmp: Cmp, b: &Sym) -> Option<Sym> {
 // ---------------------------------------------------------------------------------------
 // Quantifiers over loop variables.
 
-/// Rewrites `expr`, which speaks of each element of a list through paths containing
-/// `marker`, into "some element satisfies it", using the matcher's any-element lookup.
+/// Rewrites `expr`, which speaks of each element of the list at `list` through paths
+/// containing `marker`, into "some element satisfies it".
 ///
-/// Exact for a predicate and for alternatives of predicates. Where one element must satisfy
-/// several conditions at once, the result is the conjunction of "some element satisfies
-/// each" (implied by the real condition) with an opaque node: it is false exactly when the
-/// real condition is surely false and unknown otherwise, so it stays sound under negation.
-pub fn exists(expr: &Expr, marker: &str) -> Expr {
-    fn dep(e: &Expr, marker: &str) -> bool {
-        let mut d = false;
-        e.walk(&mut |x| match x {
-            Expr::Pred(p) => {
-                if p.field.as_deref().is_some_and(|f| f.contains(marker))
-                    || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker)))
-                {
-                    d = true;
-                }
-            }
-            Expr::Opaque { text, .. } if text.contains(marker) => d = true,
-            _ => {}
-        });
-        d
-    }
-    let unknown = |why: &str| Expr::opaque(format!("some element of a list: {why}"), why);
-    if !dep(expr, marker) {
+/// A predicate (and alternatives of predicates) maps onto the matcher's any-element lookup
+/// directly (`items.name eq x`); where one element must satisfy several conditions, or a
+/// negation, the condition goes into an `AnyElement` node over the list.
+pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
+    if !depends(expr, marker) {
         return expr.clone();
     }
     match expr {
         Expr::Pred(p) => {
-            // Truthiness and type tests look at a value whole: on the element itself (not a key
-            // of it) they would see the list.
+            // Truthiness and type tests look at a value whole; on the element itself (not a
+            // key of it) the lookup would see the list.
             let whole = matches!(p.op, Op::Truthy | Op::IsType)
                 && p.field.as_deref().is_some_and(|f| f.ends_with(marker));
             let per_element =
                 !p.field_ref && !whole && !matches!(p.op, Op::IsNull | Op::IsEmpty);
-            if !per_element {
-                return unknown("a test of absent values in the elements of a list");
+            if per_element {
+                strip_expr(expr, marker)
+            } else {
+                any_element(expr, marker, list)
             }
-            let mut q = p.clone();
-            q.field = p.field.as_ref().map(|f| strip_marker(f, marker));
-            Expr::Pred(q)
         }
-        Expr::Any { items } => or(items.iter().map(|i| exists(i, marker)).collect()),
+        Expr::Any { items } => or(items.iter().map(|i| exists(i, marker, list)).collect()),
         Expr::All { items } => {
-            let (d, i): (Vec<&Expr>, Vec<&Expr>) = items.iter().partition(|x| dep(x, marker));
+            let (d, i): (Vec<&Expr>, Vec<&Expr>) =
+                items.iter().partition(|x| depends(x, marker));
             let mut parts: Vec<Expr> = i.into_iter().cloned().collect();
-            parts.extend(d.iter().map(|x| exists(x, marker)));
-            if d.len() > 1 {
-                parts.push(unknown("the same element must satisfy several conditions"));
+            match d.as_slice() {
+                [one] => parts.push(exists(one, marker, list)),
+                _ => parts.push(any_element(
+                    &Expr::All {
+                        items: d.into_iter().cloned().collect(),
+                    },
+                    marker,
+                    list,
+                )),
             }
             and(parts)
         }
-        Expr::Named { name, item } => Expr::named(name.clone(), exists(item, marker)),
-        _ => unknown("a negated condition on the elements of a list"),
+        Expr::Named { name, item } => Expr::named(name.clone(), exists(item, marker, list)),
+        _ => any_element(expr, marker, list),
+    }
+}
+
+fn depends(e: &Expr, marker: &str) -> bool {
+    let mut d = false;
+    e.walk(&mut |x| match x {
+        Expr::Pred(p) => {
+            if p.field.as_deref().is_some_and(|f| f.contains(marker))
+                || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker)))
+            {
+                d = true;
+            }
+        }
+        Expr::AnyElement { field, .. } if field.contains(marker) => d = true,
+        Expr::Opaque { text, .. } if text.contains(marker) => d = true,
+        _ => {}
+    });
+    d
+}
+
+fn any_element(e: &Expr, marker: &str, list: &str) -> Expr {
+    Expr::AnyElement {
+        field: strip_marker(list, marker),
+        item: Box::new(strip_expr(e, marker)),
+    }
+}
+
+/// `e` with the element marker taken out of every path.
+fn strip_expr(e: &Expr, marker: &str) -> Expr {
+    match e {
+        Expr::Pred(p) => {
+            let mut q = p.clone();
+            q.field = p.field.as_ref().map(|f| strip_marker(f, marker));
+            if p.field_ref {
+                q.values = p
+                    .values
+                    .iter()
+                    .map(|v| Value::str(strip_marker(&v.to_string(), marker)))
+                    .collect();
+            }
+            Expr::Pred(q)
+        }
+        Expr::All { items } => Expr::All {
+            items: items.iter().map(|i| strip_expr(i, marker)).collect(),
+        },
+        Expr::Any { items } => Expr::Any {
+            items: items.iter().map(|i| strip_expr(i, marker)).collect(),
+        },
+        Expr::Not { item } => Expr::Not {
+            item: Box::new(strip_expr(item, marker)),
+        },
+        Expr::Named { name, item } => Expr::named(name.clone(), strip_expr(item, marker)),
+        Expr::AnyElement { field, item } => Expr::AnyElement {
+            field: strip_marker(field, marker),
+            item: Box::new(strip_expr(item, marker)),
+        },
+        other => other.clone(),
     }
 }
 
@@ -789,6 +838,7 @@ fn strip_marker(field: &str, marker: &str) -> String {
 pub fn has_marker(expr: &Expr) -> bool {
     let mut found = false;
     expr.walk(&mut |x| match x {
+        Expr::AnyElement { field, .. } if field.contains(ELEM) => found = true,
         Expr::Pred(p) => {
             if p.field.as_deref().is_some_and(|f| f.contains(ELEM))
                 || p.values.iter().any(|v| v.to_string().contains(ELEM))
