@@ -1207,12 +1207,15 @@ impl<'a> Interp<'a> {
             Sym::Opaque { reason, .. } => return opaque(&text, reason),
             _ => return opaque(&text, "a comprehension over a value the reader does not model"),
         };
-        if kind == Comp::List {
-            return opaque(&text, "a list built from the event's list");
-        }
         let ast::Expr::Name(target) = &g.target else {
             return opaque(&text, "a comprehension with unpacking");
         };
+        if kind == Comp::List && g.ifs.is_empty() && is_identity(elt, target.id.as_str()) {
+            // [x for x in list] and [str(x) for x in list] are the list itself.
+            let mut f = list.clone();
+            f.hint = Hint::List;
+            return Sym::Field(f);
+        }
         let marker = self.fresh_loop();
         let mut path = list.path.clone();
         path.push(marker.clone());
@@ -1227,7 +1230,16 @@ impl<'a> Interp<'a> {
         let mut e2 = env.clone();
         e2.insert(target.id.to_string(), Sym::Field(elem));
         let guard = and(g.ifs.iter().map(|c| self.cond(c, &mut e2, m)).collect());
-        let v = truthy(&self.eval(elt, &mut e2, m));
+        let value = self.eval(elt, &mut e2, m);
+        if kind == Comp::List {
+            return Sym::Filtered(Box::new(sym::Filtered {
+                list,
+                marker,
+                cond: guard,
+                elem: value,
+            }));
+        }
+        let v = truthy(&value);
         let q = match kind {
             Comp::Any => sym::exists(&and(vec![guard, v]), &marker, &list.name()),
             _ => not(sym::exists(&and(vec![guard, not(v)]), &marker, &list.name())),
@@ -1268,6 +1280,16 @@ impl<'a> Interp<'a> {
         if self.ctx.kind != EventKind::Rule {
             return fallback;
         }
+        let lt_pred = |lts: &[String]| {
+            Expr::Pred(
+                Predicate::field(
+                    "p_log_type",
+                    Op::Eq,
+                    lts.iter().map(|l| Value::str(l.clone())).collect(),
+                )
+                .cased(true),
+            )
+        };
         // Branches per log type with a data model that maps the key.
         let mut branches: Vec<(Vec<String>, Sym)> = Vec::new();
         for lt in self.ctx.log_types {
@@ -1290,7 +1312,10 @@ impl<'a> Interp<'a> {
                     match module.as_deref().and_then(|m| self.by_name.get(m)) {
                         Some(&i) => {
                             let call = format!("{name}(event)");
-                            self.call_user(i, name, vec![Sym::Event], Vec::new(), &call)
+                            let only = lt_pred(std::slice::from_ref(lt));
+                            self.under(only, || {
+                                self.call_user(i, name, vec![Sym::Event], Vec::new(), &call)
+                            })
                         }
                         None => opaque(text, format!("data model method `{name}` for {lt}")),
                     }
@@ -1305,22 +1330,26 @@ impl<'a> Interp<'a> {
         if branches.is_empty() {
             return fallback;
         }
-        let lt_pred = |lts: &[String]| {
-            Expr::Pred(
-                Predicate::field(
-                    "p_log_type",
-                    Op::Eq,
-                    lts.iter().map(|l| Value::str(l.clone())).collect(),
-                )
-                .cased(true),
-            )
-        };
         // p_log_type picks the data model; any other log type falls back.
         let mut out = fallback;
         for (lts, v) in branches.into_iter().rev() {
             out = cond(lt_pred(&lts), v, out);
         }
         out
+    }
+}
+
+/// `x` or `str(x)` for the comprehension variable `x`.
+fn is_identity(elt: &ast::Expr, target: &str) -> bool {
+    match elt {
+        ast::Expr::Name(n) => n.id.as_str() == target,
+        ast::Expr::Call(c) => {
+            matches!(&*c.func, ast::Expr::Name(f) if f.id.as_str() == "str")
+                && c.args.len() == 1
+                && c.keywords.is_empty()
+                && matches!(&c.args[0], ast::Expr::Name(n) if n.id.as_str() == target)
+        }
+        _ => false,
     }
 }
 

@@ -621,6 +621,14 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                     sym::and(parts)
                 })
             }
+            [Sym::Filtered(f)] => {
+                let t = truthy(&f.elem);
+                bool_sym(if name == "any" {
+                    f.some(t)
+                } else {
+                    sym::not(f.some(sym::not(t)))
+                })
+            }
             [Sym::Opaque { reason, .. }] => opaque(text, reason.clone()),
             _ => opaque(text, "any()/all() over the event's data"),
         },
@@ -648,6 +656,12 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 Sym::Field(g)
             }
             [Sym::Field(f)] if f.is_plain() => Sym::Len(f.clone()),
+            [Sym::Filtered(f)] => Sym::FilteredLen(f.clone()),
+            [Sym::Cond(c, a, b)] => cond(
+                (**c).clone(),
+                call(ip, "len", std::slice::from_ref(a), kwargs, text),
+                call(ip, "len", std::slice::from_ref(b), kwargs, text),
+            ),
             [Sym::Derived(d)] => match d.len() {
                 Some(c) => Sym::Derived(c),
                 None => opaque(text, "the length of a derived string"),
@@ -1043,6 +1057,11 @@ pub fn method(
         Sym::Event => event_method(ip, name, args, kwargs, text),
         Sym::Field(f) => field_method(f, name, args, kwargs, text),
         Sym::Derived(d) => derived_method(d, name, args, text),
+        Sym::Joined { list, sep, .. } if name == "lower" && args.is_empty() => Sym::Joined {
+            list: list.clone(),
+            sep: sep.clone(),
+            fold: true,
+        },
         // None has no methods: AttributeError.
         Sym::Const(Py::None) => raises(text),
         Sym::Const(c) => const_method(c, name, args, kwargs, text),
@@ -1210,6 +1229,22 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
         }
     }
     match (c, name) {
+        (Py::Str(sep), "join") => match args {
+            [Sym::Field(f)] if f.is_plain() && !matches!(f.hint, Hint::Str | Hint::Dict) => {
+                Sym::Joined {
+                    list: f.clone(),
+                    sep: sep.clone(),
+                    fold: false,
+                }
+            }
+            [Sym::Cond(cd, a, b)] => cond(
+                (**cd).clone(),
+                const_method(c, name, std::slice::from_ref(a), kwargs, text),
+                const_method(c, name, std::slice::from_ref(b), kwargs, text),
+            ),
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, "a string joined from the event's data")),
+        },
         (Py::Dict(d), "get") => {
             let default = match args.get(1).or_else(|| kw(kwargs, "default")) {
                 None => Py::None,
@@ -1386,8 +1421,19 @@ fn num(p: &Py) -> f64 {
 
 /// Comparisons with a special meaning: `len(field) > 0` and friends.
 pub fn compare_special(left: &Sym, cmp: Cmp, right: &Sym, text: &str) -> Option<Sym> {
+    if let Sym::Cond(c, a, b) = left {
+        let l = compare_special(a, cmp, right, text);
+        let r = compare_special(b, cmp, right, text);
+        if l.is_some() || r.is_some() {
+            let l = l.unwrap_or_else(|| sym::compare(a, cmp, right, text));
+            let r = r.unwrap_or_else(|| sym::compare(b, cmp, right, text));
+            return Some(sym::bool_ite((**c).clone(), l, r));
+        }
+    }
     let len_of = |s: &Sym| match s {
-        Sym::Len(f) => Some(f.clone()),
+        Sym::Len(f) => Some(Sym::Field(f.clone())),
+        Sym::FilteredLen(f) => Some(Sym::Filtered(f.clone())),
+        Sym::Const(Py::Int(_)) => None,
         _ => None,
     };
     let (f, n, flipped) = match (len_of(left), len_of(right), left, right) {
@@ -1417,6 +1463,6 @@ pub fn compare_special(left: &Sym, cmp: Cmp, right: &Sym, text: &str) -> Option<
     };
     // len() of a missing value raises unless a default was given; truthiness of the
     // value is its non-emptiness for strings, lists and dicts.
-    let t = sym::field_truthy(&f);
+    let t = truthy(&f);
     Some(bool_sym(if nonempty { t } else { sym::not(t) }))
 }

@@ -26,6 +26,13 @@ pub enum Sym {
     Field(Field),
     /// `len(field)`: only its emptiness is expressible.
     Len(Field),
+    /// `[elem for x in list if cond]` over a list of the event: `cond` and `elem` speak of
+    /// each element through paths containing `marker`.
+    Filtered(Box<Filtered>),
+    /// `len()` of a filtered list: only its emptiness is expressible.
+    FilteredLen(Box<Filtered>),
+    /// `sep.join(list)` of a list of the event (optionally lower-cased).
+    Joined { list: Field, sep: String, fold: bool },
     /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
     Derived(Derived),
     /// `ipaddress.ip_address(field)`.
@@ -56,6 +63,25 @@ pub enum Func {
     User(usize, String),
     /// A function the reader implements itself (`deep_get`, `re.search`, `any`...).
     Native(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Filtered {
+    pub list: Field,
+    pub marker: String,
+    pub cond: Expr,
+    pub elem: Sym,
+}
+
+impl Filtered {
+    /// Some element passes the filter (the list is not empty).
+    pub fn nonempty(&self) -> Expr {
+        exists(&self.cond, &self.marker, &self.list.name())
+    }
+    /// Some element passes the filter and satisfies `p` (of the element's value).
+    pub fn some(&self, p: Expr) -> Expr {
+        exists(&and(vec![self.cond.clone(), p]), &self.marker, &self.list.name())
+    }
 }
 
 /// A value read from the event.
@@ -496,6 +522,11 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Bool(e) | Sym::Match(e) => e.clone(),
         Sym::Field(f) | Sym::Len(f) => field_truthy(f),
         Sym::Derived(d) => d.truthy(),
+        Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
+        Sym::Joined { list, .. } => {
+            // A join is empty when the list is, or holds only empty strings.
+            Expr::opaque(format!("join of {}", list.name()), "whether a joined string is empty")
+        }
         Sym::Cond(c, a, b) => ite((**c).clone(), truthy(a), truthy(b)),
         Sym::Seq(items) => t(!items.is_empty()),
         Sym::Dict(items) => t(!items.is_empty()),
@@ -681,6 +712,29 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
         )?),
         (Sym::Const(Py::Str(k)), Sym::Event) => {
             Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
+        }
+        (x, Sym::Filtered(f)) => {
+            let e = equal(&f.elem, x, false)?;
+            if let Sym::Opaque { .. } = e {
+                return None;
+            }
+            expr_sym(f.some(truthy(&e)))
+        }
+        (Sym::Const(Py::Str(v)), Sym::Joined { list, sep, fold }) => {
+            // A value without the separator is in the joined string exactly when some
+            // element holds it.
+            if v.is_empty() {
+                Sym::Const(Py::Bool(true))
+            } else if v.contains(sep.as_str()) || !list.is_plain() {
+                return None;
+            } else {
+                if *fold && v.to_lowercase() != *v {
+                    return Some(Sym::Const(Py::Bool(false)));
+                }
+                let p = Predicate::field(list.name(), Op::Contains, vec![Value::str(v.clone())])
+                    .cased(!fold);
+                expr_sym(Expr::Pred(p))
+            }
         }
         (x, Sym::Seq(items)) => {
             let mut parts = Vec::new();
