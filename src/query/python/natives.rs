@@ -15,6 +15,7 @@ pub fn builtin(name: &str) -> Option<Sym> {
     const NAMES: &[&str] = &[
         "any", "all", "len", "str", "int", "float", "bool", "isinstance", "set", "list", "tuple",
         "sorted", "min", "max", "abs", "print", "range", "dict", "sum", "repr", "frozenset",
+        "enumerate", "zip", "hasattr", "next", "reversed",
     ];
     if NAMES.contains(&name) {
         return Some(Sym::Func(Func::Native(name.to_string())));
@@ -60,6 +61,7 @@ pub fn module_attr(module: &str, name: &str) -> Sym {
         ("collections.abc" | "collections" | "typing", "Mapping" | "MutableMapping" | "Sequence" | "MutableSequence" | "Iterable" | "Collection") => {
             Sym::Func(Func::Native(format!("abc.{name}")))
         }
+        ("unittest.mock" | "mock", "MagicMock" | "Mock") => Sym::Func(Func::Native("MagicMock".into())),
         ("typing" | "panther_core" | "panther_core.enriched_event", _) => {
             opaque(name, "a type annotation")
         }
@@ -599,6 +601,56 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             _ => opaque(text, "JSON decoding of the event's data"),
         },
         "print" => Sym::Const(Py::None),
+        "enumerate" | "reversed" => match args {
+            [Sym::Const(c)] if !matches!(c, Py::Str(_)) => match c.iter_items() {
+                Some(items) => Sym::Const(Py::List(if name == "reversed" {
+                    items.into_iter().rev().collect()
+                } else {
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| Py::Tuple(vec![Py::Int(i as i64), v]))
+                        .collect()
+                })),
+                None => raises(text),
+            },
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
+        },
+        "zip" => {
+            let lists: Option<Vec<Vec<Py>>> = args
+                .iter()
+                .map(|a| match a {
+                    Sym::Const(c) if !matches!(c, Py::Str(_)) => c.iter_items(),
+                    _ => None,
+                })
+                .collect();
+            match lists {
+                Some(lists) if !lists.is_empty() => {
+                    let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+                    Sym::Const(Py::List(
+                        (0..n)
+                            .map(|i| Py::Tuple(lists.iter().map(|l| l[i].clone()).collect()))
+                            .collect(),
+                    ))
+                }
+                _ => propagate(text, args)
+                    .unwrap_or_else(|| opaque(text, "zip() of the event's data")),
+            }
+        }
+        "hasattr" => match args {
+            [Sym::Ip(_), Sym::Const(Py::Str(a))] => Sym::Const(Py::Bool(matches!(
+                a.as_str(),
+                "is_private" | "is_global" | "is_loopback" | "is_link_local" | "is_multicast"
+                    | "is_unspecified" | "is_reserved" | "version"
+            ))),
+            [Sym::Const(c), Sym::Const(Py::Str(a))] => Sym::Const(Py::Bool(
+                crate::query::python::value::str_method("", a, &[]).is_some()
+                    && matches!(c, Py::Str(_))
+                    || (matches!(c, Py::Dict(_)) && matches!(a.as_str(), "get" | "keys" | "items" | "values")),
+            )),
+            _ => propagate(text, args).unwrap_or_else(|| opaque(text, "hasattr() of the event's data")),
+        },
         "bool" => match args {
             [x] => bool_sym(truthy(x)),
             [] => Sym::Const(Py::Bool(false)),
@@ -620,6 +672,32 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 } else {
                     sym::and(parts)
                 })
+            }
+            [Sym::Field(f)] if f.is_plain() && !matches!(f.hint, Hint::Str | Hint::Dict) => {
+                // any(list) / all(list) of the event's list: some element is (not) truthy.
+                let marker = ip.fresh_loop();
+                let mut path = f.path.clone();
+                path.push(marker.clone());
+                let elem = Expr::Pred(
+                    Predicate::field(path.join("."), Op::Truthy, vec![]).cased(true),
+                );
+                let some = |e: Expr| sym::exists(&e, &marker, &f.name());
+                let out = if name == "any" {
+                    some(elem)
+                } else {
+                    sym::not(some(sym::not(elem)))
+                };
+                // Absent or null lists: any/all of the default (None raises).
+                let chk = |d: &Py| {
+                    d.iter_items().map(|items| {
+                        if name == "any" {
+                            items.iter().any(Py::truthy)
+                        } else {
+                            items.iter().all(Py::truthy)
+                        }
+                    })
+                };
+                bool_sym(sym::with_fallbacks(f, out, &chk))
             }
             [Sym::Filtered(f)] => {
                 let t = truthy(&f.elem);
@@ -687,6 +765,15 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                     },
                 },
                 Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
+                Some(Sym::Field(f)) if f.is_plain() => {
+                    // A single address is a network of one; a CIDR in the event is not modelled.
+                    let single = cidr(f, &["0.0.0.0/0", "::/0"]);
+                    ip.may_raise(sym::and(vec![
+                        sym::not(single.clone()),
+                        Expr::opaque(text, "whether the event's value is a valid network"),
+                    ]));
+                    cond(single, Sym::Ip(f.clone()), opaque(text, "a network read from the event's data"))
+                }
                 _ => opaque(text, "a network read from the event's data"),
             }
         }

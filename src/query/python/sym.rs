@@ -406,6 +406,18 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
 
 /// `f == v` (`f in [v...]` with several values).
 pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
+    if let [c @ (Py::List(_) | Py::Tuple(_) | Py::Dict(_))] = values {
+        // `x == []`, `x == {}`: an empty list (object) of the event.
+        if c.truthy() || !f.is_plain() {
+            return None;
+        }
+        let ty = if matches!(c, Py::Dict(_)) { "object" } else { "array" };
+        let present = and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str(ty)]),
+            not(field_pred(f.name(), Op::Truthy, vec![])),
+        ]);
+        return Some(with_fallbacks(f, present, &|d| Some(d.py_eq(c))));
+    }
     let present = present_pred(f, Op::Eq, values)?;
     Some(with_fallbacks(f, present, &|d| {
         Some(values.iter().any(|v| v.py_eq(d)))
@@ -712,6 +724,27 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
         )?),
         (Sym::Const(Py::Str(k)), Sym::Event) => {
             Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
+        }
+        (Sym::Seq(items), Sym::Const(coll)) if !matches!(coll, Py::Str(_)) => {
+            // (a, b) in {(x, y), ...}: the tuple equals one of the tuples.
+            let mut alts = Vec::new();
+            for t in coll.iter_items()? {
+                let (Py::Tuple(vals) | Py::List(vals)) = &t else {
+                    continue;
+                };
+                if vals.len() != items.len() {
+                    continue;
+                }
+                let mut parts = Vec::new();
+                for (i, v) in items.iter().zip(vals) {
+                    match equal(i, &Sym::Const(v.clone()), false)? {
+                        Sym::Opaque { .. } => return None,
+                        s => parts.push(truthy(&s)),
+                    }
+                }
+                alts.push(and(parts));
+            }
+            expr_sym(or(alts))
         }
         (x, Sym::Filtered(f)) => {
             let e = equal(&f.elem, x, false)?;
