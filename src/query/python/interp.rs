@@ -616,6 +616,32 @@ impl<'a> Interp<'a> {
             let ob = self.for_over(f, *b, env, m, text);
             return branch(*c, oa, ob);
         }
+        if let Sym::Guarded(items) = iter {
+            // Each element is in the list only under its condition.
+            let mut out = Out::Next(env);
+            self.loop_depth.set(self.loop_depth.get() + 1);
+            for (g, item) in items {
+                if !has_next(&out) {
+                    break;
+                }
+                out = self.cont(out, &mut |mut e| {
+                    let skip = Out::Next(e.clone());
+                    self.assign(&f.target, item.clone(), &mut e, m);
+                    let o = self.under(g.clone(), || self.exec_block(&f.body, e, m));
+                    let o = map_leaves(o, &mut |l| match l {
+                        Out::Continue(e) => Out::Next(e),
+                        other => other,
+                    });
+                    branch(g.clone(), o, skip)
+                });
+            }
+            self.loop_depth.set(self.loop_depth.get() - 1);
+            return map_leaves(out, &mut |l| match l {
+                Out::Break(e) => Out::Next(e),
+                Out::Next(e) => self.exec_block(&f.orelse, e, m),
+                other => other,
+            });
+        }
         if let Sym::Const(Py::None) = iter {
             return Out::Ret(Sym::Opaque {
                 text: RAISES.into(),
@@ -1197,7 +1223,7 @@ impl<'a> Interp<'a> {
                     if guarded.iter().all(|(g, _)| const_of(g) == Some(true)) {
                         seq_or_const(guarded.into_iter().map(|(_, v)| v).collect())
                     } else {
-                        opaque(&text, "a list filtered on the event's data")
+                        Sym::Guarded(guarded)
                     }
                 }
             };

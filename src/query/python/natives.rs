@@ -198,9 +198,22 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
     if !f.is_plain() {
         return opaque(text, "reading a key of a converted value");
     }
-    let k = match key {
-        Py::Str(k) => k.clone(),
-        Py::Int(_) => return opaque(text, "indexing a list of the event by position"),
+    let k = match (key, mode) {
+        (Py::Str(k), _) => k.clone(),
+        // A position in a list of the event (IndexError when out of range).
+        (Py::Int(i), Access::Index) if f.hint != Hint::Dict => {
+            let mut path = f.path.clone();
+            path.push(i.to_string());
+            return Sym::Field(Field {
+                path,
+                missing: None,
+                null: Some(Py::None),
+                transform: None,
+                conv: None,
+                hint: Hint::Unknown,
+            });
+        }
+        (Py::Int(_), _) => return opaque(text, "indexing a list of the event by position"),
         _ => return opaque(text, "a non-string key"),
     };
     let mut path = f.path.clone();
@@ -265,11 +278,24 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
 /// `deep_get(base, *keys, default=d)`.
 fn deep_get(base: &Sym, keys: &[Sym], default: &Py, text: &str) -> Sym {
     let mut cur = base.clone();
-    for k in keys {
-        let Sym::Const(k) = k else {
-            return opaque(text, "a computed key");
-        };
-        cur = child(&cur, k, Access::DeepGet, default, text);
+    for (i, k) in keys.iter().enumerate() {
+        match k {
+            Sym::Const(k) => cur = child(&cur, k, Access::DeepGet, default, text),
+            // A key chosen by a condition: one read per choice.
+            Sym::Cond(c, a, b) => {
+                let mut with_a = keys.to_vec();
+                with_a[i] = (**a).clone();
+                let mut with_b = keys.to_vec();
+                with_b[i] = (**b).clone();
+                return cond(
+                    (**c).clone(),
+                    deep_get(base, &with_a, default, text),
+                    deep_get(base, &with_b, default, text),
+                );
+            }
+            Sym::Opaque { reason, .. } => return opaque(text, reason.clone()),
+            _ => return opaque(text, "a computed key"),
+        }
     }
     cur
 }
@@ -286,6 +312,17 @@ fn event_method(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)],
     let policy = ip.kind() == EventKind::Policy;
     match name {
         "get" => {
+            if let Some(Sym::Cond(c, a, b)) = args.first() {
+                let mut with_a = args.to_vec();
+                with_a[0] = (**a).clone();
+                let mut with_b = args.to_vec();
+                with_b[0] = (**b).clone();
+                return cond(
+                    (**c).clone(),
+                    event_method(ip, name, &with_a, kwargs, text),
+                    event_method(ip, name, &with_b, kwargs, text),
+                );
+            }
             let Some(Sym::Const(k)) = args.first() else {
                 return opaque(text, "a computed key");
             };
@@ -699,6 +736,23 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 };
                 bool_sym(sym::with_fallbacks(f, out, &chk))
             }
+            [Sym::Guarded(items)] => {
+                let parts: Vec<Expr> = items
+                    .iter()
+                    .map(|(g, v)| {
+                        if name == "any" {
+                            sym::and(vec![g.clone(), truthy(v)])
+                        } else {
+                            sym::or(vec![sym::not(g.clone()), truthy(v)])
+                        }
+                    })
+                    .collect();
+                bool_sym(if name == "any" {
+                    sym::or(parts)
+                } else {
+                    sym::and(parts)
+                })
+            }
             [Sym::Filtered(f)] => {
                 let t = truthy(&f.elem);
                 bool_sym(if name == "any" {
@@ -735,6 +789,14 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             }
             [Sym::Field(f)] if f.is_plain() => Sym::Len(f.clone()),
             [Sym::Filtered(f)] => Sym::FilteredLen(f.clone()),
+            [Sym::Guarded(items)] => {
+                // Only emptiness is expressible: the count as a conditional value.
+                if items.len() == 1 {
+                    cond(items[0].0.clone(), Sym::Const(Py::Int(1)), Sym::Const(Py::Int(0)))
+                } else {
+                    opaque(text, "the length of a filtered list")
+                }
+            }
             [Sym::Cond(c, a, b)] => cond(
                 (**c).clone(),
                 call(ip, "len", std::slice::from_ref(a), kwargs, text),
@@ -1163,6 +1225,12 @@ pub fn method(
             }
             ("keys", []) => Sym::Const(Py::List(items.iter().map(|(k, _)| k.clone()).collect())),
             ("values", []) => seq_or_const(items.iter().map(|(_, v)| v.clone()).collect()),
+            ("items", []) => Sym::Seq(
+                items
+                    .iter()
+                    .map(|(k, v)| Sym::Seq(vec![Sym::Const(k.clone()), v.clone()]))
+                    .collect(),
+            ),
             _ => opaque(text, format!("dict method `{name}`")),
         },
         Sym::Pattern {

@@ -31,6 +31,9 @@ pub enum Sym {
     Filtered(Box<Filtered>),
     /// `len()` of a filtered list: only its emptiness is expressible.
     FilteredLen(Box<Filtered>),
+    /// A list of known length whose elements are there only under conditions
+    /// (`[x for x in CONSTANTS if cond(x)]`).
+    Guarded(Vec<(Expr, Sym)>),
     /// `sep.join(list)` of a list of the event (optionally lower-cased).
     Joined { list: Field, sep: String, fold: bool },
     /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
@@ -535,6 +538,7 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Field(f) | Sym::Len(f) => field_truthy(f),
         Sym::Derived(d) => d.truthy(),
         Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
+        Sym::Guarded(items) => or(items.iter().map(|(g, _)| g.clone()).collect()),
         Sym::Joined { list, .. } => {
             // A join is empty when the list is, or holds only empty strings.
             Expr::opaque(format!("join of {}", list.name()), "whether a joined string is empty")
@@ -745,6 +749,16 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
                 alts.push(and(parts));
             }
             expr_sym(or(alts))
+        }
+        (x, Sym::Guarded(items)) => {
+            let mut parts = Vec::new();
+            for (g, e) in items {
+                match equal(x, e, false)? {
+                    Sym::Opaque { .. } => return None,
+                    s => parts.push(and(vec![g.clone(), truthy(&s)])),
+                }
+            }
+            expr_sym(or(parts))
         }
         (x, Sym::Filtered(f)) => {
             let e = equal(&f.elem, x, false)?;
