@@ -818,26 +818,7 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             ip_address(ip, name, args, text)
         }
         "ipaddress.ip_network" | "ipaddress.IPv4Network" | "ipaddress.IPv6Network" => {
-            match args.first() {
-                Some(Sym::Const(Py::Str(n))) => match n.trim().parse::<ipnet::IpNet>() {
-                    Ok(_) => Sym::Net(vec![n.trim().to_string()]),
-                    Err(_) => match n.trim().parse::<std::net::IpAddr>() {
-                        Ok(a) => Sym::Net(vec![a.to_string()]),
-                        Err(_) => raises(text),
-                    },
-                },
-                Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
-                Some(Sym::Field(f)) if f.is_plain() => {
-                    // A single address is a network of one; a CIDR in the event is not modelled.
-                    let single = cidr(f, &["0.0.0.0/0", "::/0"]);
-                    ip.may_raise(sym::and(vec![
-                        sym::not(single.clone()),
-                        Expr::opaque(text, "whether the event's value is a valid network"),
-                    ]));
-                    cond(single, Sym::Ip(f.clone()), opaque(text, "a network read from the event's data"))
-                }
-                _ => opaque(text, "a network read from the event's data"),
-            }
+            ip_network(ip, args, text)
         }
         "set" | "list" | "tuple" | "frozenset" | "sorted" => match args {
             [] => Sym::Const(match name {
@@ -1076,6 +1057,61 @@ fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
         _ => propagate(text, args)
             .unwrap_or_else(|| opaque(text, "an IP address of a value the reader does not model")),
     }
+}
+
+/// `ip_network(x)`: a known network, or a single address of the event.
+fn ip_network(ip: &Interp, args: &[Sym], text: &str) -> Sym {
+    match args.first() {
+        Some(Sym::Const(Py::Str(n))) => match n.trim().parse::<ipnet::IpNet>() {
+            Ok(_) => Sym::Net(vec![n.trim().to_string()]),
+            Err(_) => match n.trim().parse::<std::net::IpAddr>() {
+                Ok(a) => Sym::Net(vec![ipnet::IpNet::from(a).to_string()]),
+                Err(_) => raises(text),
+            },
+        },
+        Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
+        Some(Sym::Field(f)) if f.is_plain() => {
+            // A single address is a network of one; a CIDR in the event is not modelled.
+            let single = cidr(f, &["0.0.0.0/0", "::/0"]);
+            ip.may_raise(sym::and(vec![
+                sym::not(single.clone()),
+                Expr::opaque(text, "whether the event's value is a valid network"),
+            ]));
+            cond(
+                single,
+                Sym::Ip(f.clone()),
+                opaque(text, "a network read from the event's data"),
+            )
+        }
+        Some(Sym::Cond(c, a, b)) => {
+            let l = ip.under((**c).clone(), || ip_network(ip, std::slice::from_ref(a), text));
+            let r = ip.under(sym::not((**c).clone()), || {
+                ip_network(ip, std::slice::from_ref(b), text)
+            });
+            cond((**c).clone(), l, r)
+        }
+        _ => opaque(text, "a network read from the event's data"),
+    }
+}
+
+/// A property of a known network, as Python's `ipaddress` computes it (both ends of the
+/// network must be in one of the listed networks).
+fn net_property(net: &str, attr: &str) -> Option<bool> {
+    let n: ipnet::IpNet = net.parse().ok()?;
+    let within = |list: &[&str]| {
+        list.iter().any(|l| {
+            l.parse::<ipnet::IpNet>()
+                .is_ok_and(|p| p.contains(&n.network()) && p.contains(&n.broadcast()))
+        })
+    };
+    Some(match attr {
+        "is_private" => within(PY_PRIVATE_NETS),
+        "is_global" => !within(PY_PRIVATE_NETS) && !within(&["100.64.0.0/10"]),
+        "is_loopback" => within(&["127.0.0.0/8", "::1/128"]),
+        "is_link_local" => within(&["169.254.0.0/16", "fe80::/10"]),
+        "is_multicast" => within(&["224.0.0.0/4", "ff00::/8"]),
+        _ => return None,
+    })
 }
 
 /// Properties of `ip_address(field)`.
@@ -1461,6 +1497,10 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
 pub fn attribute(ip: &Interp, recv: &Sym, attr: &str, text: &str) -> Sym {
     match recv {
         Sym::Ip(f) => ip_property(f, attr, text),
+        Sym::Net(nets) if nets.len() == 1 => match net_property(&nets[0], attr) {
+            Some(b) => Sym::Const(Py::Bool(b)),
+            None => opaque(text, format!("network attribute `{attr}`")),
+        },
         Sym::Cond(c, a, b) => cond(
             (**c).clone(),
             attribute(ip, a, attr, text),

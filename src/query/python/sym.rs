@@ -547,7 +547,8 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Seq(items) => t(!items.is_empty()),
         Sym::Dict(items) => t(!items.is_empty()),
         Sym::Func(_) | Sym::Module(_) | Sym::Pattern { .. } | Sym::Ip(_) | Sym::Net(_) => t(true),
-        Sym::Event => opaque_expr("event", "truth value of the whole event"),
+        // Panther events always carry fields (`p_log_type` and the other `p_` fields).
+        Sym::Event => t(true),
         Sym::Opaque { text, reason } => opaque_expr(text, reason),
     }
 }
