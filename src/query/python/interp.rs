@@ -393,7 +393,7 @@ impl<'a> Interp<'a> {
                 let cur = self.eval(&a.target, &mut env, m);
                 let rhs = self.eval(&a.value, &mut env, m);
                 let text = self.text(m, s);
-                let v = natives::binop(&cur, a.op, &rhs, &text);
+                let v = natives::binop(self, &cur, a.op, &rhs, &text);
                 self.assign(&a.target, v, &mut env, m);
                 Out::Next(env)
             }
@@ -1065,7 +1065,7 @@ impl<'a> Interp<'a> {
             E::BinOp(b) => {
                 let l = self.eval(&b.left, env, m);
                 let r = self.eval(&b.right, env, m);
-                natives::binop(&l, b.op, &r, &self.text(m, e))
+                natives::binop(self, &l, b.op, &r, &self.text(m, e))
             }
             E::NamedExpr(n) => {
                 let v = self.eval(&n.value, env, m);
@@ -1270,7 +1270,7 @@ impl<'a> Interp<'a> {
             Comp::Any => sym::exists(&and(vec![guard, v]), &marker, &list.name()),
             _ => not(sym::exists(&and(vec![guard, not(v)]), &marker, &list.name())),
         };
-        if sym::has_marker(&q) {
+        if sym::has_this_marker(&q, &marker) {
             return opaque(&text, "a condition on the elements of a list");
         }
         bool_sym(q)

@@ -62,6 +62,12 @@ pub fn module_attr(module: &str, name: &str) -> Sym {
             Sym::Func(Func::Native(format!("abc.{name}")))
         }
         ("unittest.mock" | "mock", "MagicMock" | "Mock") => Sym::Func(Func::Native("MagicMock".into())),
+        ("panther_core.immutable" | "panther_core", "ImmutableList") => {
+            Sym::Func(Func::Native("abc.ImmutableList".into()))
+        }
+        ("panther_core.immutable" | "panther_core", "ImmutableCaseInsensitiveDict") => {
+            Sym::Func(Func::Native("abc.ImmutableDict".into()))
+        }
         ("typing" | "panther_core" | "panther_core.enriched_event", _) => {
             opaque(name, "a type annotation")
         }
@@ -951,6 +957,9 @@ fn isinstance(x: &Sym, names: &[String], policy: bool, text: &str) -> Sym {
                     "abc.MutableSequence" if policy => &["array"],
                     "abc.MutableMapping" | "abc.MutableSequence" => &[],
                     "abc.Iterable" | "abc.Collection" => &["array", "string", "object"],
+                    "abc.ImmutableList" if !policy => &["array"],
+                    "abc.ImmutableDict" if !policy => &["object"],
+                    "abc.ImmutableList" | "abc.ImmutableDict" | "MagicMock" => &[],
                     _ => return opaque(text, format!("isinstance() with type `{n}`")),
                 };
                 for a in add {
@@ -1249,7 +1258,7 @@ pub fn method(
         },
         // None has no methods: AttributeError.
         Sym::Const(Py::None) => raises(text),
-        Sym::Const(c) => const_method(c, name, args, kwargs, text),
+        Sym::Const(c) => const_method(ip, c, name, args, kwargs, text),
         Sym::Dict(items) => match (name, args) {
             ("get", [Sym::Const(k)] | [Sym::Const(k), _]) => {
                 let d = match args.get(1) {
@@ -1404,7 +1413,47 @@ fn field_method(f: &Field, name: &str, args: &[Sym], kwargs: &[(String, Sym)], t
     }
 }
 
-fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text: &str) -> Sym {
+/// The elements of a list of the event that are in a known collection, as a filtered list.
+fn intersect(ip: &Interp, c: &Py, f: &Field) -> Option<Sym> {
+    let items = c.iter_items().filter(|_| !matches!(c, Py::Str(_)))?;
+    if !f.is_plain() || matches!(f.hint, Hint::Str | Hint::Dict) {
+        return None;
+    }
+    let marker = ip.fresh_loop();
+    let mut path = f.path.clone();
+    path.push(marker.clone());
+    let elem = Field {
+        path,
+        missing: None,
+        null: Some(Py::None),
+        transform: None,
+        conv: None,
+        hint: Hint::Unknown,
+    };
+    let cond_in = sym::field_eq(&elem, &items)?;
+    Some(Sym::Filtered(Box::new(sym::Filtered {
+        list: f.clone(),
+        marker,
+        cond: cond_in,
+        elem: Sym::Field(elem),
+    })))
+}
+
+fn const_method(
+    ip: &Interp,
+    c: &Py,
+    name: &str,
+    args: &[Sym],
+    kwargs: &[(String, Sym)],
+    text: &str,
+) -> Sym {
+    if name == "intersection" {
+        if let [Sym::Field(f)] = args {
+            if let Some(s) = intersect(ip, c, f) {
+                return s;
+            }
+        }
+    }
     let consts: Option<Vec<Py>> = args
         .iter()
         .map(|a| match a {
@@ -1430,8 +1479,8 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
             }
             [Sym::Cond(cd, a, b)] => cond(
                 (**cd).clone(),
-                const_method(c, name, std::slice::from_ref(a), kwargs, text),
-                const_method(c, name, std::slice::from_ref(b), kwargs, text),
+                const_method(ip, c, name, std::slice::from_ref(a), kwargs, text),
+                const_method(ip, c, name, std::slice::from_ref(b), kwargs, text),
             ),
             _ => propagate(text, args)
                 .unwrap_or_else(|| opaque(text, "a string joined from the event's data")),
@@ -1454,6 +1503,27 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
                         }
                     }
                     out
+                }
+                Some(Sym::Derived(dv)) if d.len() <= 300 && dv.is_str() => {
+                    let mut out = Sym::Const(default);
+                    for (k, v) in d.iter().rev() {
+                        match dv.test(Op::Eq, std::slice::from_ref(k)) {
+                            Some(e) => out = cond(e, Sym::Const(v.clone()), out),
+                            None => return opaque(text, "a lookup keyed by the event's data"),
+                        }
+                    }
+                    out
+                }
+                Some(Sym::Cond(cd, a, b)) => {
+                    let mut wa = args.to_vec();
+                    wa[0] = (**a).clone();
+                    let mut wb = args.to_vec();
+                    wb[0] = (**b).clone();
+                    cond(
+                        (**cd).clone(),
+                        const_method(ip, c, name, &wa, kwargs, text),
+                        const_method(ip, c, name, &wb, kwargs, text),
+                    )
                 }
                 Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
                 _ => opaque(text, "a lookup keyed by the event's data"),
@@ -1545,8 +1615,16 @@ pub fn subscript(_ip: &Interp, base: &Sym, key: &Sym, text: &str) -> Sym {
     }
 }
 
-pub fn binop(l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
+pub fn binop(ip: &Interp, l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
     use ast::Operator as O;
+    // CONSTANTS & set(list): the elements of the event's list that are constants.
+    if op == O::BitAnd {
+        if let (Sym::Const(c), Sym::Field(f)) | (Sym::Field(f), Sym::Const(c)) = (l, r) {
+            if let Some(s) = intersect(ip, c, f) {
+                return s;
+            }
+        }
+    }
     if let (Sym::Const(a), Sym::Const(b)) = (l, r) {
         let v = match (op, a, b) {
             (O::Add, Py::Int(x), Py::Int(y)) => x.checked_add(*y).map(Py::Int),
@@ -1614,6 +1692,61 @@ fn num(p: &Py) -> f64 {
     }
 }
 
+/// `len(field) <op> n`: a list has at least k elements when position k-1 exists; a string
+/// is compared by its length; the length of an object is not modelled.
+fn length_compare(f: &Field, cmp: Cmp, n: i64, text: &str) -> Sym {
+    let name = f.name();
+    let pred = |field: String, op: Op, values: Vec<Value>| {
+        Expr::Pred(Predicate::field(field, op, values).cased(true))
+    };
+    let at_least = |k: i64| -> Expr {
+        if k <= 0 {
+            return sym::t(true);
+        }
+        sym::or(vec![
+            sym::and(vec![
+                pred(name.clone(), Op::IsType, vec![Value::str("array")]),
+                pred(format!("{name}.{}", k - 1), Op::Exists, vec![]),
+            ]),
+            sym::and(vec![
+                pred(name.clone(), Op::IsType, vec![Value::str("string")]),
+                Expr::Pred(Predicate {
+                    transform: Some(Transform::Length),
+                    ..Predicate::field(name.clone(), Op::Gte, vec![Value::Num(k as f64)]).cased(true)
+                }),
+            ]),
+            sym::and(vec![
+                pred(name.clone(), Op::IsType, vec![Value::str("object")]),
+                Expr::opaque(text, "the number of keys of an object"),
+            ]),
+        ])
+    };
+    let present = match cmp {
+        Cmp::Ge => at_least(n),
+        Cmp::Gt => at_least(n + 1),
+        Cmp::Lt => sym::not(at_least(n)),
+        Cmp::Le => sym::not(at_least(n + 1)),
+        Cmp::Eq => sym::and(vec![at_least(n), sym::not(at_least(n + 1))]),
+        Cmp::Ne => sym::not(sym::and(vec![at_least(n), sym::not(at_least(n + 1))])),
+        _ => return opaque(text, "the length of the event's data"),
+    };
+    let chk = |d: &Py| {
+        let len = match d {
+            Py::Str(s) => s.chars().count() as i64,
+            other => other.iter_items()?.len() as i64,
+        };
+        Some(match cmp {
+            Cmp::Ge => len >= n,
+            Cmp::Gt => len > n,
+            Cmp::Lt => len < n,
+            Cmp::Le => len <= n,
+            Cmp::Eq => len == n,
+            _ => len != n,
+        })
+    };
+    bool_sym(sym::with_fallbacks(f, present, &chk))
+}
+
 /// Comparisons with a special meaning: `len(field) > 0` and friends.
 pub fn compare_special(left: &Sym, cmp: Cmp, right: &Sym, text: &str) -> Option<Sym> {
     if let Sym::Cond(c, a, b) = left {
@@ -1650,11 +1783,16 @@ pub fn compare_special(left: &Sym, cmp: Cmp, right: &Sym, text: &str) -> Option<
     } else {
         cmp
     };
-    // Only "empty or not" is expressible: len(x) > 0, >= 1, == 0, != 0, < 1, <= 0.
+    // "Empty or not": len(x) > 0, >= 1, == 0, != 0, < 1, <= 0.
     let nonempty = match (cmp, n) {
         (Cmp::Gt, 0) | (Cmp::Ge, 1) | (Cmp::Ne, 0) => true,
         (Cmp::Eq, 0) | (Cmp::Lt, 1) | (Cmp::Le, 0) => false,
-        _ => return Some(opaque(text, "the length of the event's data")),
+        _ => {
+            if let Sym::Field(field) = &f {
+                return Some(length_compare(field, cmp, n, text));
+            }
+            return Some(opaque(text, "the length of the event's data"));
+        }
     };
     // len() of a missing value raises unless a default was given; truthiness of the
     // value is its non-emptiness for strings, lists and dicts.

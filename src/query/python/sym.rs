@@ -936,6 +936,11 @@ fn strip_marker(field: &str, marker: &str) -> String {
         .join(".")
 }
 
+/// True when some predicate of `expr` still speaks of the element `marker` names.
+pub fn has_this_marker(expr: &Expr, marker: &str) -> bool {
+    depends(expr, marker)
+}
+
 /// True when some predicate of `expr` still speaks of a loop element.
 pub fn has_marker(expr: &Expr) -> bool {
     let mut found = false;
