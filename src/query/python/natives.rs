@@ -692,6 +692,35 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                     && matches!(c, Py::Str(_))
                     || (matches!(c, Py::Dict(_)) && matches!(a.as_str(), "get" | "keys" | "items" | "values")),
             )),
+            [Sym::Field(f), Sym::Const(Py::Str(a))] if f.is_plain() => {
+                // An attribute of the event's value: by its type.
+                let policy = ip.kind() == EventKind::Policy;
+                let types: &[&str] = match a.as_str() {
+                    "get" | "keys" | "items" | "values" => &["object"],
+                    "lower" | "upper" | "strip" | "split" | "startswith" | "endswith" | "replace" => &["string"],
+                    "append" | "extend" | "pop" if policy => &["array"],
+                    "index" | "count" => &["array", "string"],
+                    _ => return opaque(text, format!("hasattr() `{a}` of the event's data")),
+                };
+                let present = Expr::Pred(
+                    Predicate::field(f.name(), Op::IsType, types.iter().map(|t| Value::str(*t)).collect())
+                        .cased(true),
+                );
+                let chk = |d: &Py| {
+                    Some(match d {
+                        Py::Dict(_) => matches!(a.as_str(), "get" | "keys" | "items" | "values"),
+                        Py::Str(_) => str_method("", a, &[]).is_some() || a == "startswith" || a == "endswith",
+                        Py::List(_) => matches!(a.as_str(), "append" | "extend" | "pop" | "index" | "count"),
+                        _ => false,
+                    })
+                };
+                bool_sym(sym::with_fallbacks(f, present, &chk))
+            }
+            [Sym::Cond(c, a, b), n] => cond(
+                (**c).clone(),
+                call(ip, "hasattr", &[(**a).clone(), n.clone()], kwargs, text),
+                call(ip, "hasattr", &[(**b).clone(), n.clone()], kwargs, text),
+            ),
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "hasattr() of the event's data")),
         },
         "bool" => match args {

@@ -409,6 +409,22 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
 
 /// `f == v` (`f in [v...]` with several values).
 pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
+    if let [c @ (Py::List(items) | Py::Tuple(items))] = values {
+        // `x == ["a", "b"]`: a list of the event with exactly these elements.
+        if !items.is_empty() && f.is_plain() {
+            let mut parts = vec![field_pred(f.name(), Op::IsType, vec![Value::str("array")])];
+            for (i, it) in items.iter().enumerate() {
+                let v = it.to_value().filter(|v| !matches!(v, Value::Null))?;
+                parts.push(field_pred(format!("{}.{i}", f.name()), Op::Eq, vec![v]));
+            }
+            parts.push(not(field_pred(
+                format!("{}.{}", f.name(), items.len()),
+                Op::Exists,
+                vec![],
+            )));
+            return Some(with_fallbacks(f, and(parts), &|d| Some(d.py_eq(c) || matches!((d, c), (Py::Tuple(a), Py::List(b)) | (Py::List(a), Py::Tuple(b)) if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y))))));
+        }
+    }
     if let [c @ (Py::List(_) | Py::Tuple(_) | Py::Dict(_))] = values {
         // `x == []`, `x == {}`: an empty list (object) of the event.
         if c.truthy() || !f.is_plain() {
