@@ -509,14 +509,7 @@ impl<'a> Interp<'a> {
                 env.insert(n.id.to_string(), v);
             }
             E::Tuple(ast::ExprTuple { elts, .. }) | E::List(ast::ExprList { elts, .. }) => {
-                let items: Option<Vec<Sym>> = match &v {
-                    Sym::Const(c) => c
-                        .iter_items()
-                        .filter(|i| i.len() == elts.len() && !matches!(c, Py::Str(_)))
-                        .map(|i| i.into_iter().map(Sym::Const).collect()),
-                    Sym::Seq(items) if items.len() == elts.len() => Some(items.clone()),
-                    _ => None,
-                };
+                let items: Option<Vec<Sym>> = unpack(&v, elts.len());
                 match items {
                     Some(items) => {
                         for (t, i) in elts.iter().zip(items) {
@@ -1362,6 +1355,41 @@ impl<'a> Interp<'a> {
             out = cond(lt_pred(&lts), v, out);
         }
         out
+    }
+}
+
+/// The `n` parts of a value unpacked into `n` names (`a, b = value`); a conditional value
+/// unpacks into conditional parts.
+fn unpack(v: &Sym, n: usize) -> Option<Vec<Sym>> {
+    match v {
+        Sym::Const(c) if !matches!(c, Py::Str(_)) => c
+            .iter_items()
+            .filter(|i| i.len() == n)
+            .map(|i| i.into_iter().map(Sym::Const).collect()),
+        Sym::Seq(items) if items.len() == n => Some(items.clone()),
+        Sym::Cond(c, a, b) => {
+            // A side that cannot be unpacked gives unknown parts (or raises).
+            let parts = |s: &Sym| {
+                unpack(s, n).unwrap_or_else(|| {
+                    let unknown = match s {
+                        Sym::Opaque { .. } => s.clone(),
+                        _ => opaque("<unpacking>", "unpacking the reader does not follow"),
+                    };
+                    vec![unknown; n]
+                })
+            };
+            if unpack(a, n).is_none() && unpack(b, n).is_none() {
+                return None;
+            }
+            Some(
+                parts(a)
+                    .into_iter()
+                    .zip(parts(b))
+                    .map(|(x, y)| cond((**c).clone(), x, y))
+                    .collect(),
+            )
+        }
+        _ => None,
     }
 }
 

@@ -36,6 +36,7 @@ pub fn helper_override(module: &str, name: &str) -> Option<Sym> {
         ("panther_base_helpers", "pattern_match") => "pattern_match",
         ("panther_base_helpers", "pattern_match_list") => "pattern_match_list",
         ("panther_base_helpers", "is_ip_in_network") => "is_ip_in_network",
+        ("panther_base_helpers", "get_val_from_list") => "get_val_from_list",
         _ => return None,
     };
     Some(Sym::Func(Func::Native(native.to_string())))
@@ -604,6 +605,38 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 Sym::Bool(Expr::Pred(Predicate::field(f.name(), Op::Cidr, vals).cased(true)))
             }
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "an IP network test")),
+        },
+        "get_val_from_list" => match args {
+            // {item[ret] for item in list if item.get(key) == value}
+            [Sym::Field(f), Sym::Const(Py::Str(ret)), Sym::Const(Py::Str(key)), Sym::Const(val)]
+                if f.is_plain() && !matches!(f.hint, Hint::Str | Hint::Dict) =>
+            {
+                let marker = ip.fresh_loop();
+                let mut path = f.path.clone();
+                path.push(marker.clone());
+                let elem = Sym::Field(Field {
+                    path,
+                    missing: None,
+                    null: Some(Py::None),
+                    transform: None,
+                    conv: None,
+                    hint: Hint::Dict,
+                });
+                let get = |k: &str| child(&elem, &Py::str(k), Access::Get, &Py::None, text);
+                let cond_e = match sym::compare(&get(key), Cmp::Eq, &Sym::Const(val.clone()), text) {
+                    Sym::Bool(e) => e,
+                    Sym::Const(p) => sym::t(p.truthy()),
+                    _ => return opaque(text, "get_val_from_list() with a value the reader does not model"),
+                };
+                Sym::Filtered(Box::new(sym::Filtered {
+                    list: f.clone(),
+                    marker,
+                    cond: cond_e,
+                    elem: get(ret),
+                }))
+            }
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, "get_val_from_list() of a value the reader does not model")),
         },
         "re.search" | "re.match" | "re.fullmatch" | "re.findall" => {
             let kind = name.trim_start_matches("re.");
