@@ -1031,18 +1031,29 @@ impl<'a> Interp<'a> {
                 }
             }
             E::JoinedStr(j) => {
-                let mut s = String::new();
+                // Constant text around at most one field of the event.
+                let mut before = String::new();
+                let mut after = String::new();
+                let mut field: Option<Field> = None;
                 let mut known = true;
                 for part in &j.values {
+                    let plain = !matches!(part, ast::Expr::FormattedValue(f)
+                        if f.format_spec.is_some() || f.conversion != ast::ConversionFlag::None);
                     match self.eval(part, env, m) {
-                        Sym::Const(c) => s.push_str(&c.py_str()),
+                        Sym::Const(c) if field.is_none() => before.push_str(&c.py_str()),
+                        Sym::Const(c) => after.push_str(&c.py_str()),
+                        Sym::Field(f) if field.is_none() && plain && f.is_plain() => field = Some(f),
                         _ => known = false,
                     }
                 }
-                if known {
-                    Sym::Const(Py::Str(s))
-                } else {
-                    opaque(&self.text(m, e), "a string built from the event's data")
+                match (known, field) {
+                    (true, None) => Sym::Const(Py::Str(before)),
+                    (true, Some(f)) => Sym::Concat {
+                        prefix: before,
+                        field: f,
+                        suffix: after,
+                    },
+                    _ => opaque(&self.text(m, e), "a string built from the event's data"),
                 }
             }
             E::FormattedValue(f) => {

@@ -1426,6 +1426,25 @@ fn field_method(f: &Field, name: &str, args: &[Sym], kwargs: &[(String, Sym)], t
             Sym::Field(g)
         }
         "startswith" | "endswith" => {
+            if let [Sym::Concat { prefix, field, suffix }] = args {
+                let op = if name == "startswith" {
+                    Op::StartsWith
+                } else {
+                    Op::EndsWith
+                };
+                return match sym::field_vs_concat(f, op, prefix, field, suffix) {
+                    Some(e) => bool_sym(e),
+                    None => opaque(text, "a computed prefix"),
+                };
+            }
+            if let [Sym::Field(g)] = args {
+                if f.is_plain() && g.is_plain() {
+                    return match sym::field_vs_concat(f, if name == "startswith" { Op::StartsWith } else { Op::EndsWith }, "", g, "") {
+                        Some(e) => bool_sym(e),
+                        None => opaque(text, "a computed prefix"),
+                    };
+                }
+            }
             let Some(Sym::Const(arg)) = args.first() else {
                 return opaque(text, "a computed prefix");
             };

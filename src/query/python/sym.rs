@@ -34,6 +34,8 @@ pub enum Sym {
     /// A list of known length whose elements are there only under conditions
     /// (`[x for x in CONSTANTS if cond(x)]`).
     Guarded(Vec<(Expr, Sym)>),
+    /// `f"{prefix}{field}{suffix}"`: text around a field of the event.
+    Concat { prefix: String, field: Field, suffix: String },
     /// `sep.join(list)` of a list of the event (optionally lower-cased).
     Joined { list: Field, sep: String, fold: bool },
     /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
@@ -510,6 +512,57 @@ pub fn field_truthy(f: &Field) -> Expr {
     with_fallbacks(f, present, &|d| Some(d.truthy()))
 }
 
+/// `x <op> f"{prefix}{field}{suffix}"` for `op` in Eq, StartsWith, EndsWith, Contains (of
+/// `x` containing the built text). Exact when the text is the field alone; otherwise the
+/// part on the field is a condition the real one implies, with an opaque node for the
+/// constant text, so the result is false when surely false and unknown otherwise.
+pub fn field_vs_concat(x: &Field, op: Op, prefix: &str, f: &Field, suffix: &str) -> Option<Expr> {
+    if !x.is_plain() {
+        return None;
+    }
+    let exact = prefix.is_empty() && suffix.is_empty();
+    let ref_op = match op {
+        Op::EndsWith if suffix.is_empty() => Op::EndsWith,
+        Op::StartsWith if prefix.is_empty() => Op::StartsWith,
+        Op::Eq if exact => Op::Eq,
+        Op::Eq if suffix.is_empty() => Op::EndsWith,
+        Op::Eq if prefix.is_empty() => Op::StartsWith,
+        _ => Op::Contains,
+    };
+    let mut p = Predicate::field(x.name(), ref_op, vec![Value::str(f.name())]).cased(true);
+    p.field_ref = true;
+    let mut present = Expr::Pred(p);
+    if !exact {
+        present = and(vec![
+            present,
+            Expr::opaque(
+                format!("{prefix}{{{}}}{suffix}", f.name()),
+                "a comparison with text built around a field",
+            ),
+        ]);
+    }
+    // When the field is absent or null, the text is constant.
+    let text_of = |d: &Py| format!("{prefix}{}{suffix}", d.py_str());
+    let mut cases = vec![present];
+    for (guard, val) in [
+        (missing_guard(f), f.missing.clone()),
+        (null_guard(f), f.null.clone()),
+    ] {
+        let Some(val) = val else { continue };
+        let s = text_of(&val);
+        let e = match op {
+            Op::Eq => field_eq(x, &[Py::Str(s.clone())])?,
+            Op::Contains => field_contains(x, &Py::Str(s.clone()))?,
+            _ => field_str_op(x, op, &[Py::Str(s.clone())], true, &|h| match op {
+                Op::StartsWith => h.starts_with(s.as_str()),
+                _ => h.ends_with(s.as_str()),
+            })?,
+        };
+        cases.push(and(vec![guard, e]));
+    }
+    Some(or(cases))
+}
+
 /// `a == b` for two fields.
 pub fn field_field_eq(a: &Field, b: &Field) -> Option<Expr> {
     if !a.is_plain() || !b.is_plain() {
@@ -555,6 +608,18 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Derived(d) => d.truthy(),
         Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
         Sym::Guarded(items) => or(items.iter().map(|(g, _)| g.clone()).collect()),
+        Sym::Concat { prefix, field, suffix } => {
+            if prefix.is_empty() && suffix.is_empty() {
+                // f"{x}" is empty only when x is "".
+                with_fallbacks(
+                    field,
+                    not(field_pred(field.name(), Op::Eq, vec![Value::str("")])),
+                    &|d| Some(!d.py_str().is_empty()),
+                )
+            } else {
+                t(true)
+            }
+        }
         Sym::Joined { list, .. } => {
             // A join is empty when the list is, or holds only empty strings.
             Expr::opaque(format!("join of {}", list.name()), "whether a joined string is empty")
@@ -685,6 +750,12 @@ fn equal(a: &Sym, b: &Sym, identity: bool) -> Option<Sym> {
             expr_sym(field_eq(f, std::slice::from_ref(c))?)
         }
         (Sym::Field(f), Sym::Field(g)) if !identity => expr_sym(field_field_eq(f, g)?),
+        (Sym::Field(x), Sym::Concat { prefix, field, suffix })
+        | (Sym::Concat { prefix, field, suffix }, Sym::Field(x))
+            if !identity =>
+        {
+            expr_sym(field_vs_concat(x, Op::Eq, prefix, field, suffix)?)
+        }
         (Sym::Derived(d), Sym::Const(c)) | (Sym::Const(c), Sym::Derived(d)) => {
             if let DKind::Count { .. } = d.kind {
                 expr_sym(d.count(Op::Eq, c)?)
@@ -725,6 +796,9 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
             _ => return None,
         },
         (Sym::Const(x), Sym::Field(f)) => expr_sym(field_contains(f, x)?),
+        (Sym::Concat { prefix, field, suffix }, Sym::Field(x)) => {
+            expr_sym(field_vs_concat(x, Op::Contains, prefix, field, suffix)?)
+        }
         (Sym::Derived(d), Sym::Const(c)) if d.is_str() => match c {
             Py::List(v) | Py::Tuple(v) | Py::Set(v) => expr_sym(d.test(Op::Eq, v)?),
             Py::Dict(items) => {
