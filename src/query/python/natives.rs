@@ -672,9 +672,10 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             [Sym::Const(Py::Str(s))] => Sym::Const(Py::Str(regex::escape(s))),
             _ => opaque(text, "re.escape of the event's data"),
         },
-        "json.loads" | "json.dumps" => match args.first() {
+        "json.loads" => json_loads(ip, args.first(), text),
+        "json.dumps" => match args.first() {
             Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
-            _ => opaque(text, "JSON decoding of the event's data"),
+            _ => opaque(text, "JSON encoding of the event's data"),
         },
         "print" => Sym::Const(Py::None),
         "enumerate" | "reversed" => match args {
@@ -914,7 +915,12 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
         },
         "isinstance" => match args {
             [x, t] => match type_names(t) {
-                Some(names) => isinstance(x, &names, ip.kind() == EventKind::Policy, text),
+                Some(names) => {
+            // Policies see plain dicts and lists; so does JSON decoded by the rule.
+            let plain = ip.kind() == EventKind::Policy
+                || matches!(x, Sym::Field(f) if f.path.iter().any(|p| p.ends_with(JSON_SUFFIX)));
+            isinstance(x, &names, plain, text)
+        }
                 None => propagate(text, args)
                     .unwrap_or_else(|| opaque(text, "isinstance() with an unknown type")),
             },
@@ -1237,6 +1243,47 @@ fn may_raise_converting(ip: &Interp, name: &str, f: &Field) {
     ]);
     ip.may_raise(sym::and(vec![present, sym::not(present_ok)]));
     // Absent or null values convert their default, which the caller checks.
+}
+
+/// Suffix of the pseudo-key holding the JSON-decoded value of a string key: the format
+/// adds `key@json` beside `key` in test events (see `formats::panther`).
+pub const JSON_SUFFIX: &str = "@json";
+
+/// `json.loads(x)`: for a field of the event, its decoded value as the pseudo-key
+/// `<field>@json` (raises when the value is not a JSON text).
+fn json_loads(ip: &Interp, arg: Option<&Sym>, text: &str) -> Sym {
+    match arg {
+        Some(Sym::Const(Py::Str(s))) => match serde_json::from_str::<serde_json::Value>(s) {
+            Ok(v) => Sym::Const(Py::from_json(&v)),
+            Err(_) => raises(text),
+        },
+        Some(Sym::Field(f)) if f.is_plain() && !f.path.is_empty() => {
+            let mut path = f.path.clone();
+            let last = path.pop().unwrap_or_default();
+            if last.contains(sym::ELEM) {
+                return opaque(text, "JSON decoding of an element of a list");
+            }
+            path.push(format!("{last}{JSON_SUFFIX}"));
+            let decoded = Field {
+                path,
+                missing: None,
+                null: Some(Py::None),
+                transform: None,
+                conv: None,
+                hint: Hint::Unknown,
+            };
+            // Raises unless the value is a JSON text (absent and null included).
+            ip.may_raise(sym::missing_guard(&decoded));
+            Sym::Field(decoded)
+        }
+        Some(Sym::Cond(c, a, b)) => {
+            let l = ip.under((**c).clone(), || json_loads(ip, Some(a), text));
+            let r = ip.under(sym::not((**c).clone()), || json_loads(ip, Some(b), text));
+            cond((**c).clone(), l, r)
+        }
+        Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
+        _ => opaque(text, "JSON decoding of the event's data"),
+    }
 }
 
 /// `str(x)`, `int(x)`, `float(x)`.
