@@ -439,10 +439,56 @@ pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
         ]);
         return Some(with_fallbacks(f, present, &|d| Some(d.py_eq(c))));
     }
-    let present = present_pred(f, Op::Eq, values)?;
+    let present = if f.is_plain() {
+        typed_eq(f, values)?
+    } else {
+        present_pred(f, Op::Eq, values)?
+    };
     Some(with_fallbacks(f, present, &|d| {
         Some(values.iter().any(|v| v.py_eq(d)))
     }))
+}
+
+/// `x == v` with Python's types: a string never equals a number or a boolean. The matcher
+/// compares `"200"` with `200` and `"true"` with `true` alike, so values it could confuse
+/// get a type test beside them.
+fn typed_eq(f: &Field, values: &[Py]) -> Option<Expr> {
+    let ambiguous = |s: &str| {
+        s == "true"
+            || s == "false"
+            || (!s.is_empty() && s.len() < 16 && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (mut plain, mut amb, mut nums) = (Vec::new(), Vec::new(), Vec::new());
+    for v in values {
+        match v {
+            Py::None => {}
+            Py::Str(s) if ambiguous(s) => amb.push(v.clone()),
+            Py::Str(_) => plain.push(v.clone()),
+            Py::Int(_) | Py::Float(_) | Py::Bool(_) => nums.push(v.clone()),
+            _ => return None,
+        }
+    }
+    let mut parts = Vec::new();
+    if !plain.is_empty() {
+        parts.push(present_pred(f, Op::Eq, &plain)?);
+    }
+    if !amb.is_empty() {
+        parts.push(and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str("string")]),
+            present_pred(f, Op::Eq, &amb)?,
+        ]));
+    }
+    if !nums.is_empty() {
+        parts.push(and(vec![
+            field_pred(
+                f.name(),
+                Op::IsType,
+                vec![Value::str("integer"), Value::str("float"), Value::str("boolean")],
+            ),
+            present_pred(f, Op::Eq, &nums)?,
+        ]));
+    }
+    Some(or(parts))
 }
 
 /// `f.startswith(..)`, `f.endswith(..)`, `re.search(.., f)`: `op` on a string value.
