@@ -13,7 +13,10 @@ fn corpus() -> Option<PathBuf> {
     };
     let p = PathBuf::from(dir).join("panther");
     if !p.is_dir() {
-        eprintln!("{} is missing: skipping the Panther corpus test", p.display());
+        eprintln!(
+            "{} is missing: skipping the Panther corpus test",
+            p.display()
+        );
         return None;
     }
     Some(p)
@@ -23,7 +26,11 @@ fn show(e: &Expr, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     match e {
         Expr::All { items } | Expr::Any { items } => {
-            let k = if matches!(e, Expr::All { .. }) { "ALL" } else { "ANY" };
+            let k = if matches!(e, Expr::All { .. }) {
+                "ALL"
+            } else {
+                "ANY"
+            };
             out.push_str(&format!("{pad}{k}\n"));
             items.iter().for_each(|i| show(i, depth + 1, out));
         }
@@ -47,7 +54,10 @@ fn show(e: &Expr, depth: usize, out: &mut String) {
         Expr::Const { value } => out.push_str(&format!("{pad}{value}\n")),
         Expr::Opaque { text, reason } => out.push_str(&format!(
             "{pad}OPAQUE {reason}: {}\n",
-            text.replace('\n', " ").chars().take(100).collect::<String>()
+            text.replace('\n', " ")
+                .chars()
+                .take(100)
+                .collect::<String>()
         )),
         Expr::Sequence { steps, .. } => {
             out.push_str(&format!("{pad}SEQUENCE\n"));
@@ -90,12 +100,18 @@ fn dump() {
             if let Some(d) = &r.detection {
                 show(&d.expr, 0, &mut s);
                 for o in &d.output_fields {
-                    s.push_str(&format!("  out {} <- {:?} ({:?})\n", o.name, o.source, o.note));
+                    s.push_str(&format!(
+                        "  out {} <- {:?} ({:?})\n",
+                        o.name, o.source, o.note
+                    ));
                 }
             }
             let results = ruledex::verify::matcher::run_tests(r);
             for (t, res) in r.tests.iter().zip(results) {
-                s.push_str(&format!("  test {:?} {:?} {}\n", t.name, res.outcome, res.detail));
+                s.push_str(&format!(
+                    "  test {:?} {:?} {}\n",
+                    t.name, res.outcome, res.detail
+                ));
             }
             println!("== {} ({})\n{s}", r.id, rel);
         }
@@ -126,7 +142,10 @@ fn opaque_nodes() {
                 println!(
                     "{undecided}\t{reason}\t{}\t{}",
                     r.source.path,
-                    text.replace('\n', " ").chars().take(160).collect::<String>()
+                    text.replace('\n', " ")
+                        .chars()
+                        .take(160)
+                        .collect::<String>()
                 );
             }
         });
@@ -155,17 +174,27 @@ fn shared_corpus_yaml_loads() {
     assert!(files > 900, "rule files found: {files}");
     assert_eq!(rules.len(), files, "every rule file yields one rule");
     // The YAML alone gives ids, titles, log types or resource types, and ATT&CK.
-    assert!(rules.iter().all(|r| !r.id.is_empty() && !r.title.is_empty()));
+    assert!(rules
+        .iter()
+        .all(|r| !r.id.is_empty() && !r.title.is_empty()));
     let typed = rules
         .iter()
         .filter(|r| {
-            r.facet_values(ruledex::model::FacetKind::LogType).next().is_some()
-                || r.facet_values(ruledex::model::FacetKind::ResourceType).next().is_some()
+            r.facet_values(ruledex::model::FacetKind::LogType)
+                .next()
+                .is_some()
+                || r.facet_values(ruledex::model::FacetKind::ResourceType)
+                    .next()
+                    .is_some()
                 || r.facet_values(ruledex::model::FacetKind::RuleType)
                     .any(|t| t == "Correlation rule" || t == "Scheduled rule")
         })
         .count();
-    assert!(typed * 100 >= rules.len() * 95, "{typed} of {} typed", rules.len());
+    assert!(
+        typed * 100 >= rules.len() * 95,
+        "{typed} of {} typed",
+        rules.len()
+    );
     let with_attack = rules.iter().filter(|r| !r.techniques.is_empty()).count();
     assert!(with_attack * 2 >= rules.len(), "{with_attack} with ATT&CK");
     // The Python files are not in the corpus: each rule says so, and its tests are kept.
@@ -173,7 +202,60 @@ fn shared_corpus_yaml_loads() {
         .iter()
         .filter(|r| r.metadata.iter().any(|(k, _)| k == "Python logic"))
         .count();
-    assert!(missing * 100 >= rules.len() * 85, "{missing} without Python");
+    assert!(
+        missing * 100 >= rules.len() * 85,
+        "{missing} without Python"
+    );
     let tests: usize = rules.iter().map(|r| r.tests.len()).sum();
     assert!(tests > 3000, "{tests} tests");
+}
+
+/// The upstream panther-analysis checkout (with its Python files), when
+/// `PANTHER_UPSTREAM` names it: the reader's figures on the real rules.
+#[test]
+fn upstream_python_figures() {
+    let Ok(dir) = std::env::var("PANTHER_UPSTREAM") else {
+        eprintln!("PANTHER_UPSTREAM is not set: skipping the upstream Python measurement");
+        return;
+    };
+    let (rules, diags, _) = load(std::path::Path::new(&dir));
+    assert!(!diags.iter().any(|d| d.message.contains("internal error")));
+    let python: Vec<&Rule> = rules.iter().filter(|r| !r.companions.is_empty()).collect();
+    let with_ind = python
+        .iter()
+        .filter(|r| !ruledex::catalog::indicators::of_rule(r).is_empty())
+        .count();
+    let (mut pass, mut fail, mut unsupported) = (0usize, 0usize, 0usize);
+    let (mut simple_pass, mut simple_total) = (0usize, 0usize);
+    for r in &rules {
+        let simple = r.query.as_ref().is_some_and(|q| {
+            q.language == ruledex::model::Language::PantherDetection
+                && !q.text.contains("Sequence:")
+                && !q.text.contains("Group:")
+        });
+        for t in ruledex::verify::matcher::run_tests(r) {
+            match t.outcome {
+                ruledex::verify::Outcome::Pass => pass += 1,
+                ruledex::verify::Outcome::Fail => {
+                    fail += 1;
+                    eprintln!("FAIL {} {}: {}", r.source.path, t.name, t.detail);
+                }
+                ruledex::verify::Outcome::Unsupported => unsupported += 1,
+            }
+            if simple {
+                simple_total += 1;
+                simple_pass += usize::from(t.outcome == ruledex::verify::Outcome::Pass);
+            }
+        }
+    }
+    let total = pass + fail + unsupported;
+    eprintln!(
+        "python rules {} with indicators {with_ind}; tests {total}: pass {pass} fail {fail} \
+         unsupported {unsupported}; simple detections {simple_pass}/{simple_total}",
+        python.len()
+    );
+    assert!(with_ind * 100 >= python.len() * 90);
+    assert!(pass * 100 >= total * 85);
+    assert!(fail * 200 <= total);
+    assert_eq!(simple_pass, simple_total);
 }

@@ -35,9 +35,17 @@ pub enum Sym {
     /// (`[x for x in CONSTANTS if cond(x)]`).
     Guarded(Vec<(Expr, Sym)>),
     /// `f"{prefix}{field}{suffix}"`: text around a field of the event.
-    Concat { prefix: String, field: Field, suffix: String },
+    Concat {
+        prefix: String,
+        field: Field,
+        suffix: String,
+    },
     /// `sep.join(list)` of a list of the event (optionally lower-cased).
-    Joined { list: Field, sep: String, fold: bool },
+    Joined {
+        list: Field,
+        sep: String,
+        fold: bool,
+    },
     /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
     Derived(Derived),
     /// `ipaddress.ip_address(field)`.
@@ -57,8 +65,14 @@ pub enum Sym {
     Func(Func),
     Module(String),
     /// A compiled regular expression (`re.compile`).
-    Pattern { pattern: String, ignore_case: bool },
-    Opaque { text: String, reason: String },
+    Pattern {
+        pattern: String,
+        ignore_case: bool,
+    },
+    Opaque {
+        text: String,
+        reason: String,
+    },
 }
 
 /// Something callable.
@@ -85,7 +99,11 @@ impl Filtered {
     }
     /// Some element passes the filter and satisfies `p` (of the element's value).
     pub fn some(&self, p: Expr) -> Expr {
-        exists(&and(vec![self.cond.clone(), p]), &self.marker, &self.list.name())
+        exists(
+            &and(vec![self.cond.clone(), p]),
+            &self.marker,
+            &self.list.name(),
+        )
     }
 }
 
@@ -155,9 +173,14 @@ pub fn same(a: &Sym, b: &Sym) -> bool {
         (Sym::Cond(c1, a1, b1), Sym::Cond(c2, a2, b2)) => {
             same_expr(c1, c2) && same(a1, a2) && same(b1, b2)
         }
-        (Sym::Seq(x), Sym::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Sym::Seq(x), Sym::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Sym::Dict(x), Sym::Dict(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
         }
         (Sym::Func(x), Sym::Func(y)) => x == y,
         (Sym::Module(x), Sym::Module(y)) => x == y,
@@ -171,9 +194,16 @@ pub fn same(a: &Sym, b: &Sym) -> bool {
                 ignore_case: i2,
             },
         ) => p1 == p2 && i1 == i2,
-        (Sym::Opaque { text: t1, reason: r1 }, Sym::Opaque { text: t2, reason: r2 }) => {
-            t1 == t2 && r1 == r2
-        }
+        (
+            Sym::Opaque {
+                text: t1,
+                reason: r1,
+            },
+            Sym::Opaque {
+                text: t2,
+                reason: r2,
+            },
+        ) => t1 == t2 && r1 == r2,
         _ => false,
     }
 }
@@ -212,18 +242,42 @@ pub fn same_expr(a: &Expr, b: &Expr) -> bool {
         (Expr::Named { name: n1, item: x }, Expr::Named { name: n2, item: y }) => {
             n1 == n2 && same_expr(x, y)
         }
-        (Expr::Opaque { text: t1, reason: r1 }, Expr::Opaque { text: t2, reason: r2 }) => {
-            t1 == t2 && r1 == r2
-        }
+        (
+            Expr::Opaque {
+                text: t1,
+                reason: r1,
+            },
+            Expr::Opaque {
+                text: t2,
+                reason: r2,
+            },
+        ) => t1 == t2 && r1 == r2,
         (Expr::AnyElement { field: f1, item: x }, Expr::AnyElement { field: f2, item: y }) => {
             f1 == f2 && same_expr(x, y)
         }
-        (Expr::Aggregate { description: d1, item: x }, Expr::Aggregate { description: d2, item: y }) => {
-            d1 == d2 && same_expr(x, y)
-        }
         (
-            Expr::Sequence { ordered: o1, by: b1, window: w1, steps: s1 },
-            Expr::Sequence { ordered: o2, by: b2, window: w2, steps: s2 },
+            Expr::Aggregate {
+                description: d1,
+                item: x,
+            },
+            Expr::Aggregate {
+                description: d2,
+                item: y,
+            },
+        ) => d1 == d2 && same_expr(x, y),
+        (
+            Expr::Sequence {
+                ordered: o1,
+                by: b1,
+                window: w1,
+                steps: s1,
+            },
+            Expr::Sequence {
+                ordered: o2,
+                by: b2,
+                window: w2,
+                steps: s2,
+            },
         ) => {
             o1 == o2
                 && b1 == b2
@@ -396,8 +450,7 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
         let case_op = matches!(tr, Transform::Lower | Transform::Upper);
         if case_op && matches!(op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
             // lower(x) == "Abc" never holds; lower(x) == "abc" is a case-insensitive test.
-            p.values
-                .retain(|v| matches!(v, Value::Str(s) if folded(s)));
+            p.values.retain(|v| matches!(v, Value::Str(s) if folded(s)));
             if p.values.is_empty() {
                 return Some(t(false));
             }
@@ -424,7 +477,12 @@ pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
                 Op::Exists,
                 vec![],
             )));
-            return Some(with_fallbacks(f, and(parts), &|d| Some(d.py_eq(c) || matches!((d, c), (Py::Tuple(a), Py::List(b)) | (Py::List(a), Py::Tuple(b)) if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y))))));
+            return Some(with_fallbacks(f, and(parts), &|d| {
+                Some(
+                    d.py_eq(c)
+                        || matches!((d, c), (Py::Tuple(a), Py::List(b)) | (Py::List(a), Py::Tuple(b)) if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y))),
+                )
+            }));
         }
     }
     if let [c @ (Py::List(_) | Py::Tuple(_) | Py::Dict(_))] = values {
@@ -432,7 +490,11 @@ pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
         if c.truthy() || !f.is_plain() {
             return None;
         }
-        let ty = if matches!(c, Py::Dict(_)) { "object" } else { "array" };
+        let ty = if matches!(c, Py::Dict(_)) {
+            "object"
+        } else {
+            "array"
+        };
         let present = and(vec![
             field_pred(f.name(), Op::IsType, vec![Value::str(ty)]),
             not(field_pred(f.name(), Op::Truthy, vec![])),
@@ -483,7 +545,11 @@ fn typed_eq(f: &Field, values: &[Py]) -> Option<Expr> {
             field_pred(
                 f.name(),
                 Op::IsType,
-                vec![Value::str("integer"), Value::str("float"), Value::str("boolean")],
+                vec![
+                    Value::str("integer"),
+                    Value::str("float"),
+                    Value::str("boolean"),
+                ],
             ),
             present_pred(f, Op::Eq, &nums)?,
         ]));
@@ -535,7 +601,9 @@ pub fn field_contains(f: &Field, item: &Py) -> Option<Expr> {
             p.push(k.clone());
             field_pred(p.join("."), Op::Exists, vec![])
         }
-        (Py::Str(_), _, None | Some(Conv::Str), _) => present_pred(f, Op::Contains, std::slice::from_ref(item))?,
+        (Py::Str(_), _, None | Some(Conv::Str), _) => {
+            present_pred(f, Op::Contains, std::slice::from_ref(item))?
+        }
         (Py::Int(_) | Py::Float(_) | Py::Bool(_), Hint::List | Hint::Unknown, None, None) => {
             present_pred(f, Op::Eq, std::slice::from_ref(item))?
         }
@@ -654,7 +722,11 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Derived(d) => d.truthy(),
         Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
         Sym::Guarded(items) => or(items.iter().map(|(g, _)| g.clone()).collect()),
-        Sym::Concat { prefix, field, suffix } => {
+        Sym::Concat {
+            prefix,
+            field,
+            suffix,
+        } => {
             if prefix.is_empty() && suffix.is_empty() {
                 // f"{x}" is empty only when x is "".
                 with_fallbacks(
@@ -668,7 +740,10 @@ pub fn truthy(s: &Sym) -> Expr {
         }
         Sym::Joined { list, .. } => {
             // A join is empty when the list is, or holds only empty strings.
-            Expr::opaque(format!("join of {}", list.name()), "whether a joined string is empty")
+            Expr::opaque(
+                format!("join of {}", list.name()),
+                "whether a joined string is empty",
+            )
         }
         Sym::Cond(c, a, b) => ite((**c).clone(), truthy(a), truthy(b)),
         Sym::Seq(items) => t(!items.is_empty()),
@@ -796,12 +871,22 @@ fn equal(a: &Sym, b: &Sym, identity: bool) -> Option<Sym> {
             expr_sym(field_eq(f, std::slice::from_ref(c))?)
         }
         (Sym::Field(f), Sym::Field(g)) if !identity => expr_sym(field_field_eq(f, g)?),
-        (Sym::Field(x), Sym::Concat { prefix, field, suffix })
-        | (Sym::Concat { prefix, field, suffix }, Sym::Field(x))
-            if !identity =>
-        {
-            expr_sym(field_vs_concat(x, Op::Eq, prefix, field, suffix)?)
-        }
+        (
+            Sym::Field(x),
+            Sym::Concat {
+                prefix,
+                field,
+                suffix,
+            },
+        )
+        | (
+            Sym::Concat {
+                prefix,
+                field,
+                suffix,
+            },
+            Sym::Field(x),
+        ) if !identity => expr_sym(field_vs_concat(x, Op::Eq, prefix, field, suffix)?),
         (Sym::Derived(d), Sym::Const(c)) | (Sym::Const(c), Sym::Derived(d)) => {
             if let DKind::Count { .. } = d.kind {
                 expr_sym(d.count(Op::Eq, c)?)
@@ -842,9 +927,14 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
             _ => return None,
         },
         (Sym::Const(x), Sym::Field(f)) => expr_sym(field_contains(f, x)?),
-        (Sym::Concat { prefix, field, suffix }, Sym::Field(x)) => {
-            expr_sym(field_vs_concat(x, Op::Contains, prefix, field, suffix)?)
-        }
+        (
+            Sym::Concat {
+                prefix,
+                field,
+                suffix,
+            },
+            Sym::Field(x),
+        ) => expr_sym(field_vs_concat(x, Op::Contains, prefix, field, suffix)?),
         (Sym::Derived(d), Sym::Const(c)) if d.is_str() => match c {
             Py::List(v) | Py::Tuple(v) | Py::Set(v) => expr_sym(d.test(Op::Eq, v)?),
             Py::Dict(items) => {
@@ -977,8 +1067,7 @@ pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
             // key of it) the lookup would see the list.
             let whole = matches!(p.op, Op::Truthy | Op::IsType)
                 && p.field.as_deref().is_some_and(|f| f.ends_with(marker));
-            let per_element =
-                !p.field_ref && !whole && !matches!(p.op, Op::IsNull | Op::IsEmpty);
+            let per_element = !p.field_ref && !whole && !matches!(p.op, Op::IsNull | Op::IsEmpty);
             if per_element {
                 strip_expr(expr, marker)
             } else {
@@ -987,8 +1076,7 @@ pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
         }
         Expr::Any { items } => or(items.iter().map(|i| exists(i, marker, list)).collect()),
         Expr::All { items } => {
-            let (d, i): (Vec<&Expr>, Vec<&Expr>) =
-                items.iter().partition(|x| depends(x, marker));
+            let (d, i): (Vec<&Expr>, Vec<&Expr>) = items.iter().partition(|x| depends(x, marker));
             let mut parts: Vec<Expr> = i.into_iter().cloned().collect();
             match d.as_slice() {
                 [one] => parts.push(exists(one, marker, list)),
@@ -1010,12 +1098,11 @@ pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
 fn depends(e: &Expr, marker: &str) -> bool {
     let mut d = false;
     e.walk(&mut |x| match x {
-        Expr::Pred(p) => {
+        Expr::Pred(p)
             if p.field.as_deref().is_some_and(|f| f.contains(marker))
-                || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker)))
-            {
-                d = true;
-            }
+                || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker))) =>
+        {
+            d = true;
         }
         Expr::AnyElement { field, .. } if field.contains(marker) => d = true,
         Expr::Opaque { text, .. } if text.contains(marker) => d = true,
@@ -1082,12 +1169,11 @@ pub fn has_marker(expr: &Expr) -> bool {
     let mut found = false;
     expr.walk(&mut |x| match x {
         Expr::AnyElement { field, .. } if field.contains(ELEM) => found = true,
-        Expr::Pred(p) => {
+        Expr::Pred(p)
             if p.field.as_deref().is_some_and(|f| f.contains(ELEM))
-                || p.values.iter().any(|v| v.to_string().contains(ELEM))
-            {
-                found = true;
-            }
+                || p.values.iter().any(|v| v.to_string().contains(ELEM)) =>
+        {
+            found = true;
         }
         Expr::Opaque { text, .. } if text.contains(ELEM) => found = true,
         _ => {}

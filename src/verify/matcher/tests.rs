@@ -146,8 +146,15 @@ fn type_tests_see_json_types() {
             &ev,
         )
     };
-    for (f, ty) in [("s", "string"), ("i", "integer"), ("f", "float"), ("b", "boolean"),
-                    ("a", "array"), ("o", "object"), ("n", "null")] {
+    for (f, ty) in [
+        ("s", "string"),
+        ("i", "integer"),
+        ("f", "float"),
+        ("b", "boolean"),
+        ("a", "array"),
+        ("o", "object"),
+        ("n", "null"),
+    ] {
         assert_eq!(t(f, ty), Verdict::Match, "{f} {ty}");
     }
     assert_eq!(t("s", "integer"), Verdict::NoMatch);
@@ -158,7 +165,10 @@ fn type_tests_see_json_types() {
 #[test]
 fn any_element_ties_conditions_to_one_element() {
     let item = Expr::All {
-        items: vec![p("auth.permission", Op::Eq, &["x"]), p("auth.granted", Op::Eq, &["yes"])],
+        items: vec![
+            p("auth.permission", Op::Eq, &["x"]),
+            p("auth.granted", Op::Eq, &["yes"]),
+        ],
     };
     let e = Expr::AnyElement {
         field: "auth".into(),
@@ -174,15 +184,24 @@ fn any_element_ties_conditions_to_one_element() {
         item: Box::new(Expr::not(p("auth.permission", Op::Eq, &["x"]))),
     };
     assert_eq!(eval(&negated, &same), Verdict::Match);
-    assert_eq!(eval(&negated, &json!({"auth": [{"permission": "x"}]})), Verdict::NoMatch);
+    assert_eq!(
+        eval(&negated, &json!({"auth": [{"permission": "x"}]})),
+        Verdict::NoMatch
+    );
 }
 
 #[test]
 fn numeric_segments_index_lists() {
     let ev = json!({"ips": ["1.1.1.1", "2.2.2.2"], "a": [{"b": "x"}, {"b": "y"}]});
     assert_eq!(eval(&p("ips.0", Op::Eq, &["1.1.1.1"]), &ev), Verdict::Match);
-    assert_eq!(eval(&p("ips.0", Op::Eq, &["2.2.2.2"]), &ev), Verdict::NoMatch);
-    assert_eq!(eval(&p("ips.-1", Op::Eq, &["2.2.2.2"]), &ev), Verdict::Match);
+    assert_eq!(
+        eval(&p("ips.0", Op::Eq, &["2.2.2.2"]), &ev),
+        Verdict::NoMatch
+    );
+    assert_eq!(
+        eval(&p("ips.-1", Op::Eq, &["2.2.2.2"]), &ev),
+        Verdict::Match
+    );
     assert_eq!(eval(&p("a.1.b", Op::Eq, &["y"]), &ev), Verdict::Match);
     assert_eq!(eval(&p("a.2.b", Op::Eq, &["y"]), &ev), Verdict::NoMatch);
 }
