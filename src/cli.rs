@@ -68,8 +68,8 @@ enum Command {
     },
     /// List the lint catalogue: every check with its id, level, vendors and description.
     Checks {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
     },
 }
 
@@ -81,6 +81,14 @@ enum Format {
     Junit,
     /// GitHub Actions annotations.
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ListFormat {
+    Text,
+    Json,
+    /// The Markdown table the README carries.
+    Markdown,
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 findings, 2 usage or I/O).
@@ -190,8 +198,9 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Command::Checks { format } => {
             let text = match format {
-                Format::Json => checks_json(),
-                _ => checks_text(),
+                ListFormat::Json => checks_json(),
+                ListFormat::Markdown => checks_markdown(),
+                ListFormat::Text => checks_text(),
             };
             print!("{text}");
             Ok(0)
@@ -308,6 +317,21 @@ pub fn checks_text() -> String {
             c.default_level().as_str(),
             c.vendors(),
             c.description()
+        ));
+    }
+    out
+}
+
+/// The catalogue as the Markdown table the README carries.
+pub fn checks_markdown() -> String {
+    let mut out = String::from("| id | level | vendors | what it finds |\n|---|---|---|---|\n");
+    for c in Check::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            c.id(),
+            c.default_level().as_str(),
+            c.vendors(),
+            c.description().replace('|', "\\|")
         ));
     }
     out
