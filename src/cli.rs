@@ -66,6 +66,18 @@ enum Command {
         #[arg(long, value_name = "REF")]
         changed_since: Option<String>,
     },
+    /// Build, serve on 127.0.0.1, rebuild on changes and reload open pages.
+    Serve {
+        /// Rule roots. Without PATH, the roots of ./ruledex.toml, or ./rules.
+        paths: Vec<PathBuf>,
+        #[arg(short, long, default_value_t = 8000)]
+        port: u16,
+        /// Output folder the site is built into and served from.
+        #[arg(short, long, default_value = "public")]
+        output: PathBuf,
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// List the lint catalogue: every check with its id, level, vendors and description.
     Checks {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
@@ -195,6 +207,16 @@ fn run(cli: Cli) -> Result<i32, String> {
             };
             emit(&text, output.as_deref())?;
             Ok(if report.has_errors() { 1 } else { 0 })
+        }
+        Command::Serve {
+            paths,
+            port,
+            output,
+            quiet,
+        } => {
+            let config = site_config(&paths)?;
+            crate::serve::serve(config, output, port, &Bars::new(quiet))?;
+            Ok(0)
         }
         Command::Checks { format } => {
             let text = match format {
