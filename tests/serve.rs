@@ -73,11 +73,9 @@ fn serves_rebuilds_and_shows_errors() {
     assert!(status["errors"].as_array().unwrap().is_empty(), "{body}");
     assert_eq!(get(port, "/../../etc/passwd").0, 404);
 
-    std::fs::write(
-        rules.join("broken.yml"),
-        "title: x\ndetection:\n  sel: [unclosed\n",
-    )
-    .unwrap();
+    let broken =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check/broken.yml");
+    std::fs::copy(&broken, rules.join("broken.yml")).unwrap();
     let start = Instant::now();
     loop {
         let (_, body) = get(port, "/__ruledex/status");
