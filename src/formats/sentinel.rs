@@ -39,10 +39,12 @@ const SENTINEL_KEYS: &[&str] = &[
     "tactics:",
 ];
 
-/// A `defender-xdr` folder anywhere in the path.
+/// A `defender-xdr` (or `defender_xdr`) folder anywhere in the path.
 pub(crate) fn in_defender_folder(rel: &str) -> bool {
-    rel.split('/')
-        .any(|p| p.eq_ignore_ascii_case("defender-xdr"))
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case("defender-xdr") || p.eq_ignore_ascii_case("defender_xdr"))
 }
 
 /// Sentinel-shaped YAML: a top-level `query:` and at least one Sentinel key.
@@ -112,6 +114,20 @@ pub(crate) fn apply_kql(
     if !a.functions.is_empty() {
         rule.metadata
             .push(("Parser functions".into(), a.functions.join(", ")));
+    }
+    // The parser files the query depends on, those they call included.
+    let mut stack: Vec<String> = a.functions.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(f) = stack.pop() {
+        if !seen.insert(f.to_ascii_lowercase()) {
+            continue;
+        }
+        if let Some(def) = info.functions.get(&f) {
+            if !rule.dependencies.contains(&def.file) {
+                rule.dependencies.push(def.file.clone());
+            }
+            stack.extend(def.calls.iter().cloned());
+        }
     }
     let disp = root.display(rel);
     for e in &a.errors {

@@ -411,6 +411,11 @@ pub(super) fn load(root: &Root, file: &SourceFile, info: &RootInfo, vendor: Vend
                 .collect();
             annotate_outputs(&mut rule, &doc);
             let (tests, d) = mock::tests(root, &file.rel, &tables);
+            for t in &tests {
+                if let Some(loc) = &t.location {
+                    rule.dependencies.push(loc.path.clone());
+                }
+            }
             rule.tests.extend(tests);
             diags.extend(d);
         }

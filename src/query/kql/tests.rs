@@ -310,8 +310,13 @@ fn computed_columns_are_followed_or_kept_opaque() {
 
 #[test]
 fn unknown_operators_are_opaque_and_parse_errors_positioned() {
-    let an = a("T | where A == 1 | mv-apply x = y on (where x > 1)");
+    let an = a("T | where A == 1 | evaluate autocluster()");
     assert!(!an.detection.expr.fully_parsed());
+    // mv-apply conditions test the array's elements.
+    let an = a("AuditLogs | mv-apply r = TargetResources on (where r.type =~ \"User\" | extend n = r.name)");
+    let ps = preds(&an.detection.expr);
+    assert_eq!(ps[0].field.as_deref(), Some("TargetResources.type"));
+    assert!(an.detection.expr.fully_parsed());
     let an = a("T\n| where A == ");
     assert_eq!(an.errors.len(), 1);
     assert_eq!(an.errors[0].line, 2);
