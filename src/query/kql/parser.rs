@@ -658,6 +658,15 @@ impl Parser<'_> {
                     OpKind::Other(format!("evaluate {plugin}"))
                 }
             }
+            "invoke"
+                if self
+                    .peek()
+                    .is_some_and(|t| t.is_ident("FileProfile") || t.is_ident("SeenBy")) =>
+            {
+                // Enrichment functions of Defender XDR: they add columns, drop no row.
+                self.skip_op();
+                OpKind::Passthrough("invoke FileProfile".into())
+            }
             "take" | "limit" | "sort" | "order" | "top" | "render" | "serialize" | "as"
             | "getschema" | "sample" | "project-reorder" | "project-smart" | "consume" => {
                 self.skip_op();

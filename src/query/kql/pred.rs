@@ -132,10 +132,16 @@ pub(super) fn field_of(lw: &Lowerer, ex: &Ex, flow: &Flow) -> Option<FieldRes> {
                     ExKind::Str(c) => column(lw, c, flow),
                     _ => None,
                 },
-                "tolower" | "toupper" | "strlen" | "string_size" => {
+                "tolower" | "toupper" | "strlen" | "string_size" | "hourofday" | "dayofmonth"
+                | "getmonth" | "monthofyear" | "getyear" | "week_of_year" => {
                     let t = match n.as_str() {
                         "tolower" => Transform::Lower,
                         "toupper" => Transform::Upper,
+                        "hourofday" => Transform::Hour,
+                        "dayofmonth" => Transform::Day,
+                        "getmonth" | "monthofyear" => Transform::Month,
+                        "getyear" => Transform::Year,
+                        "week_of_year" => Transform::Week,
                         _ => Transform::Length,
                     };
                     match field_of(lw, first, flow)? {
@@ -341,13 +347,17 @@ pub(super) fn pred(lw: &mut Lowerer, ex: &Ex, flow: &Flow) -> Option<Expr> {
         }
         ExKind::Binary { op, lhs, rhs } if op == "or" => {
             match (pred(lw, lhs, flow), pred(lw, rhs, flow)) {
+                (Some(Expr::Const { value: false }), other)
+                | (other, Some(Expr::Const { value: false })) => {
+                    other.or(Some(Expr::Const { value: false }))
+                }
                 (Some(a), Some(b)) => Some(or(a, b)),
                 _ => None,
             }
         }
         ExKind::Binary { op, lhs, rhs } => comparison(lw, op, lhs, rhs, ex, flow),
         ExKind::Call { name, args } => call(lw, name, args, ex, flow),
-        ExKind::Unary { op: "!", expr } => pred(lw, expr, flow).map(Expr::not),
+        ExKind::Unary { op: "!", expr } => negate(pred(lw, expr, flow)),
         ExKind::Bool(true) => None,
         ExKind::Bool(false) => Some(Expr::Const { value: false }),
         ExKind::Ident(_) | ExKind::Member { .. } | ExKind::Index { .. } => {
@@ -419,7 +429,21 @@ fn call(lw: &mut Lowerer, name: &str, args: &[Ex], ex: &Ex, flow: &Flow) -> Opti
     }
     let field = |lw: &Lowerer, a: Option<&Ex>| a.and_then(|a| field_of(lw, a, flow));
     match n.as_str() {
-        "not" if args.len() == 1 => pred(lw, &args[0], flow).map(Expr::not),
+        "not" if args.len() == 1 => negate(pred(lw, &args[0], flow)),
+        "isempty" | "isnotempty" | "isnull" | "isnotnull"
+            if args.len() == 1 && field_of(lw, &args[0], flow).is_none() =>
+        {
+            // A `let` value tested for emptiness (an optional query parameter).
+            let Some(vs) = values_of(lw, &args[0]) else {
+                return Some(opaque(lw, ex, "emptiness test of a computed value"));
+            };
+            let empty = match vs.as_slice() {
+                [] | [Value::Null] => true,
+                [Value::Str(s)] => s.is_empty() && n.ends_with("empty"),
+                _ => false,
+            };
+            constant(empty != n.starts_with("isnot"))
+        }
         "isempty" | "isnotempty" | "isnull" | "isnotnull" if args.len() == 1 => {
             let op = if n.ends_with("empty") {
                 Op::IsEmpty
@@ -493,6 +517,36 @@ fn bool_literal(ex: &Ex) -> Option<bool> {
     }
 }
 
+/// `not(c)`: a time window stays unconstrained, a constant flips.
+fn negate(e: Option<Expr>) -> Option<Expr> {
+    match e {
+        None => None,
+        Some(Expr::Const { value }) => constant(!value),
+        Some(e) => Some(Expr::not(e)),
+    }
+}
+
+/// A condition known without the event: `None` when true (no constraint).
+fn constant(b: bool) -> Option<Expr> {
+    (!b).then_some(Expr::Const { value: false })
+}
+
+/// A comparison of two values the query fixes (`let` parameters), decided now.
+fn fold(op: &str, a: &[Value], b: &[Value]) -> Option<bool> {
+    let ([x], [y]) = (a, b) else { return None };
+    let eq = |cased: bool| match (x, y) {
+        (Value::Str(p), Value::Str(q)) if !cased => p.to_lowercase() == q.to_lowercase(),
+        _ => x == y,
+    };
+    Some(match op {
+        "==" => eq(true),
+        "!=" | "<>" => !eq(true),
+        "=~" => eq(false),
+        "!~" => !eq(false),
+        _ => return None,
+    })
+}
+
 /// Operators whose sides can be swapped (`"x" == Col`).
 fn symmetric(op: &str) -> bool {
     matches!(op, "==" | "!=" | "=~" | "!~" | "<>")
@@ -530,6 +584,13 @@ fn comparison(
     }
     if matches!(lhs.kind, ExKind::Star) {
         return keyword(lw, op, rhs, whole);
+    }
+    if field_of(lw, lhs, flow).is_none() && field_of(lw, rhs, flow).is_none() {
+        if let (Some(a), Some(b)) = (values_of(lw, lhs), values_of(lw, rhs)) {
+            if let Some(v) = fold(op, &a, &b) {
+                return constant(v);
+            }
+        }
     }
     let (field_ex, value_ex) = if field_of(lw, lhs, flow).is_none()
         && symmetric(op)

@@ -364,3 +364,68 @@ fn hostile_input_does_not_panic() {
     let _ = a("let = ; | | where ) ] } \"unterminated");
     let _ = a("\u{0}\u{feff}T | where x == h@'");
 }
+
+#[test]
+fn let_parameters_fold_to_constants() {
+    // An empty optional parameter disables its filter; a set one keeps it.
+    let an = a(r#"let Sha = "";
+DeviceFileEvents | where isempty(Sha) or SHA1 == Sha | where FileName has "x""#);
+    let ps = preds(&an.detection.expr);
+    assert_eq!(ps.len(), 1);
+    assert_eq!(ps[0].field.as_deref(), Some("FileName"));
+    let an = a(r#"let Sha = "abc";
+let IncludeSystem = false;
+DeviceFileEvents | where isempty(Sha) or SHA1 == Sha | where IncludeSystem == true or AccountName != "system""#);
+    let ps = preds(&an.detection.expr);
+    let fields: Vec<&str> = ps.iter().filter_map(|p| p.field.as_deref()).collect();
+    assert_eq!(fields, vec!["SHA1", "AccountName"]);
+    assert!(an.detection.expr.fully_parsed());
+}
+
+#[test]
+fn membership_in_a_filtering_query_is_a_semi_join() {
+    let an = a(
+        r#"let BadIPs = ThreatIntelligenceIndicator | where ConfidenceScore > 70 | distinct NetworkIP;
+SigninLogs | where ResultType == 0 and IPAddress in (BadIPs)"#,
+    );
+    match &an.detection.expr {
+        Expr::Sequence { steps, by, .. } => {
+            assert_eq!(by, &vec!["IPAddress in (BadIPs)".to_string()]);
+            assert_eq!(preds(&steps[0])[0].field.as_deref(), Some("ResultType"));
+            assert_eq!(
+                preds(&steps[1])[0].field.as_deref(),
+                Some("ConfidenceScore")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(an.tables, vec!["SigninLogs", "ThreatIntelligenceIndicator"]);
+}
+
+#[test]
+fn time_parts_and_enrichment() {
+    let an = a("DeviceLogonEvents | where hourofday(Timestamp) !between (6 .. 18)");
+    let ps = preds(&an.detection.expr);
+    assert_eq!(ps.len(), 2);
+    assert!(ps.iter().all(|p| p.transform == Some(Transform::Hour)));
+    let ev = json!({"Timestamp": "2026-03-01T02:10:00Z"});
+    assert_eq!(eval(&an.detection.expr, &ev), Verdict::Match);
+    let ev = json!({"Timestamp": "2026-03-01T11:10:00Z"});
+    assert_eq!(eval(&an.detection.expr, &ev), Verdict::NoMatch);
+    let an = a("DeviceFileEvents | invoke FileProfile(SHA1, 1000) | where GlobalPrevalence < 50");
+    assert!(an.detection.expr.fully_parsed());
+    assert_eq!(preds(&an.detection.expr)[0].op, Op::Lt);
+}
+
+#[test]
+fn legacy_spellings() {
+    let p = one_pred("T | where A containscs \"X\"");
+    assert_eq!((p.op, p.case_sensitive), (Op::Contains, true));
+    let p = one_pred("T | mvexpand B | where B = 5");
+    assert_eq!((p.op, p.values.clone()), (Op::Eq, vec![Value::Num(5.0)]));
+    let an = a("search in (DeviceFileEvents) \"ntds\" and ActionType:\"FileModified\"");
+    assert_eq!(an.tables, vec!["DeviceFileEvents"]);
+    let ps = preds(&an.detection.expr);
+    assert_eq!(ps[0].field, None);
+    assert_eq!(ps[1].field.as_deref(), Some("ActionType"));
+}
