@@ -20,6 +20,10 @@ type R<T> = Result<T, ParseError>;
 /// Deepest expression nesting read before giving up (hostile input guard).
 const MAX_DEPTH: usize = 150;
 
+/// Longest arithmetic or member-access chain (`a + b + ...`, `a.b.c...`): these are built
+/// left-deep, so their length is their depth.
+const MAX_CHAIN: usize = 1000;
+
 /// Comparison operators written as words (lower case).
 const WORD_OPS: &[&str] = &[
     "has",
@@ -932,24 +936,32 @@ impl Parser<'_> {
         )
     }
 
+    /// `and`/`or` chains are built as balanced trees: a list of thousands of IOCs joined
+    /// by `or` stays shallow for the recursive passes that follow.
+    fn balanced(op: &str, mut items: Vec<Ex>) -> Ex {
+        if items.len() == 1 {
+            return items.pop().expect("one item");
+        }
+        let right = items.split_off(items.len() / 2);
+        Self::binary(Self::balanced(op, items), op, Self::balanced(op, right))
+    }
+
     fn or_expr(&mut self) -> R<Ex> {
-        let mut lhs = self.and_expr()?;
+        let mut items = vec![self.and_expr()?];
         while self.at_ident("or") {
             self.i += 1;
-            let rhs = self.and_expr()?;
-            lhs = Self::binary(lhs, "or", rhs);
+            items.push(self.and_expr()?);
         }
-        Ok(lhs)
+        Ok(Self::balanced("or", items))
     }
 
     fn and_expr(&mut self) -> R<Ex> {
-        let mut lhs = self.cmp_expr()?;
+        let mut items = vec![self.cmp_expr()?];
         while self.at_ident("and") {
             self.i += 1;
-            let rhs = self.cmp_expr()?;
-            lhs = Self::binary(lhs, "and", rhs);
+            items.push(self.cmp_expr()?);
         }
-        Ok(lhs)
+        Ok(Self::balanced("and", items))
     }
 
     /// The comparison operator at the cursor, consumed.
@@ -1032,7 +1044,10 @@ impl Parser<'_> {
 
     fn add_expr(&mut self) -> R<Ex> {
         let mut lhs = self.mul_expr()?;
-        loop {
+        for n in 0.. {
+            if n > MAX_CHAIN {
+                return self.err("arithmetic expression too long");
+            }
             let op = if self.at_punct("+") {
                 "+"
             } else if self.at_punct("-") {
@@ -1049,7 +1064,10 @@ impl Parser<'_> {
 
     fn mul_expr(&mut self) -> R<Ex> {
         let mut lhs = self.unary()?;
-        loop {
+        for n in 0.. {
+            if n > MAX_CHAIN {
+                return self.err("arithmetic expression too long");
+            }
             let op = if self.at_punct("*") {
                 "*"
             } else if self.at_punct("/") {
@@ -1071,7 +1089,14 @@ impl Parser<'_> {
         for op in ["-", "+", "!"] {
             if self.at_punct(op) {
                 self.i += 1;
-                let e = self.unary()?;
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    self.depth -= 1;
+                    return self.err("expression nested too deeply");
+                }
+                let e = self.unary();
+                self.depth -= 1;
+                let e = e?;
                 let op: &'static str = match op {
                     "-" => "-",
                     "+" => "+",
@@ -1102,7 +1127,10 @@ impl Parser<'_> {
 
     fn postfix_inner(&mut self) -> R<Ex> {
         let mut e = self.primary()?;
-        loop {
+        for n in 0.. {
+            if n > MAX_CHAIN {
+                return self.err("member access chain too long");
+            }
             if self.at_punct(".") && self.peek_at(1).is_some_and(|t| t.is_punct("[")) {
                 // `x.["key"]`, `x.[0]`: the same as `x["key"]`.
                 self.i += 1;

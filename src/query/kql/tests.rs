@@ -363,6 +363,16 @@ fn hostile_input_does_not_panic() {
     let _ = a(&format!("T | where {}", "not(".repeat(3000)));
     let _ = a("let = ; | | where ) ] } \"unterminated");
     let _ = a("\u{0}\u{feff}T | where x == h@'");
+    // Long IOC lists joined by `or`, long pipelines, long `+` chains.
+    let iocs: Vec<String> = (0..20000)
+        .map(|i| format!("Ip == \"10.0.{}.{}\"", i / 256, i % 256))
+        .collect();
+    let an = a(&format!("T | where {}", iocs.join(" or ")));
+    assert_eq!(preds(&an.detection.expr).len(), 20000);
+    let _ = a(&format!("T{}", " | where a == 1".repeat(20000)));
+    let _ = a(&format!("T | extend x = {}", vec!["a"; 50000].join(" + ")));
+    let _ = a(&format!("T | where x{} == 1", ".a".repeat(50000)));
+    let _ = a(&format!("T | where x == {}1", "-".repeat(50000)));
 }
 
 #[test]
