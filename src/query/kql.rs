@@ -1,7 +1,10 @@
 //! KQL (Kusto Query Language) front end, for Microsoft Sentinel and Defender XDR queries.
 //!
 //! A hand-written lexer ([`lexer`]) and a tolerant recursive-descent parser with precedence
-//! climbing ([`parser`]) build a syntax tree; [`lower`] follows each pipeline and yields:
+//! climbing ([`parser`]: statements, `parser/ops` for pipeline operators, `parser/expr`
+//! for scalar expressions) build a syntax tree ([`ast`]); `lower` (with `lower/ops`)
+//! follows each pipeline and `pred` turns `where` conditions into IR; `names` knows KQL's
+//! built-in functions and default column names. The result:
 //! - the tables read: the first table of each query, `union` members, `join`/`lookup`
 //!   right sides, `let` bindings and function bodies, queries nested in `toscalar(...)` or
 //!   `in (...)`; stored functions (ASIM and solution parsers) are resolved to their tables
@@ -24,6 +27,7 @@
 pub mod ast;
 pub mod lexer;
 mod lower;
+mod names;
 pub mod parser;
 mod pred;
 
