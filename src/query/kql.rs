@@ -10,7 +10,7 @@
 //!   `in (...)`; stored functions (ASIM and solution parsers) are resolved to their tables
 //!   through [`Functions`] when the parser's definition is in the root; `datatable`,
 //!   `externaldata`, `print` and `range` read no table;
-//! - the per-event filter as IR ([`pred`]): the `where` clauses before any aggregation, with
+//! - the per-event filter as IR (`pred`): the `where` clauses before any aggregation, with
 //!   `let` lists substituted; `summarize`/`make-series` and the stages after them wrap it in
 //!   `Expr::Aggregate`; an inner `join` becomes a two-step `Expr::Sequence`; what is not
 //!   understood stays an `Expr::Opaque` with the KQL text;
