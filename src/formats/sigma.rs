@@ -67,8 +67,8 @@ pub(crate) struct Pending {
 }
 
 pub(crate) enum PendingKind {
-    Correlation(rule::Correlation, usize),
-    Filter(Vec<String>, usize),
+    Correlation(rule::Correlation),
+    Filter(Vec<(String, usize)>),
     Regression(regression::Regression),
 }
 
@@ -187,12 +187,12 @@ fn load_file(root: &Root, file: &SourceFile, pending: &Mutex<Vec<Pending>>) -> L
             rule::Kind::Correlation(c) => work.push(Pending {
                 key: key.clone(),
                 file_display: display.clone(),
-                what: PendingKind::Correlation(c, built.rules_line),
+                what: PendingKind::Correlation(c),
             }),
             rule::Kind::Filter(refs) => work.push(Pending {
                 key: key.clone(),
                 file_display: display.clone(),
-                what: PendingKind::Filter(refs, built.rules_line),
+                what: PendingKind::Filter(refs),
             }),
         }
         out.rules.push(built.rule);

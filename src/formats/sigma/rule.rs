@@ -57,7 +57,8 @@ const KNOWN_KEYS: [&str; 24] = [
 #[derive(Debug, Clone)]
 pub struct Correlation {
     pub kind: String,
-    pub rules: Vec<String>,
+    /// The rules named, each with the file line that names it.
+    pub rules: Vec<(String, usize)>,
     pub group_by: Vec<String>,
     pub timespan: Option<String>,
     /// `gte 10`, `field User`: the condition as readable text.
@@ -69,8 +70,8 @@ pub struct Correlation {
 pub enum Kind {
     Detection,
     Correlation(Correlation),
-    /// A meta-filter and the rules it names.
-    Filter(Vec<String>),
+    /// A meta-filter and the rules it names (with their lines).
+    Filter(Vec<(String, usize)>),
 }
 
 pub struct Built {
@@ -78,8 +79,6 @@ pub struct Built {
     pub kind: Kind,
     /// `regression_tests_path` and its line.
     pub regression: Option<(String, usize)>,
-    /// Line of the `rules` list (correlations, filters).
-    pub rules_line: usize,
 }
 
 pub struct Ctx<'a> {
@@ -469,7 +468,17 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
         .collect();
 
     // The logic.
-    let mut rules_line = doc.start;
+    let with_lines = |block: &str, refs: Vec<String>| -> Vec<(String, usize)> {
+        let from = doc
+            .child(block, "rules")
+            .unwrap_or_else(|| doc.line_of(block));
+        refs.into_iter()
+            .map(|r| {
+                let line = doc.find_in_block(block, from + 1, &r).unwrap_or(from);
+                (r, line)
+            })
+            .collect()
+    };
     let kind = match kind {
         Kind::Detection => {
             match get("detection") {
@@ -510,10 +519,7 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
         }
         Kind::Filter(_) => {
             let f = get("filter").cloned().unwrap_or(J::Null);
-            let refs = str_list(f.get("rules"));
-            rules_line = doc
-                .child("filter", "rules")
-                .unwrap_or_else(|| doc.line_of("filter"));
+            let refs = with_lines("filter", str_list(f.get("rules")));
             let c = q::compile(&f);
             for fi in &c.findings {
                 let (line, col) = ctx.anchor_line("filter", &fi.anchor);
@@ -543,7 +549,6 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
         Kind::Correlation(_) => {
             let c = get("correlation").cloned().unwrap_or(J::Null);
             let corr_line = doc.line_of("correlation");
-            rules_line = doc.child("correlation", "rules").unwrap_or(corr_line);
             let kind = scalar(c.get("type")).unwrap_or_default();
             const TYPES: [&str; 8] = [
                 "event_count",
@@ -613,9 +618,13 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
             }
             rule.metadata
                 .push(("Sigma rule type".into(), format!("correlation ({kind})")));
+            let refs = with_lines("correlation", refs);
             rule.detection = Some(Detection {
                 expr: Expr::opaque(
-                    refs.join(", "),
+                    refs.iter()
+                        .map(|(r, _)| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     "correlation not resolved against its rules yet",
                 ),
                 output_fields,
@@ -641,6 +650,5 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
         rule,
         kind,
         regression,
-        rules_line,
     }
 }
