@@ -366,7 +366,7 @@ filter:
         - 00000000-0000-4000-8000-000000000000
     selection:
         TargetUserName|startswith: 'svc_'
-    condition: not selection
+    condition: selection
 ";
     let l = load(&[("base.yml", BASE), ("filters/svc.yml", filter)]);
     let f = l
@@ -384,14 +384,15 @@ filter:
         .related
         .iter()
         .any(|r| r.id == f.id && r.relation == "filtered-by"));
+    // A filter's condition says what it suppresses in the rules it names.
     let e = &f.detection.as_ref().unwrap().expr;
     assert_eq!(
         matcher::eval(e, &json!({"TargetUserName": "SVC_backup"})),
-        crate::verify::Verdict::NoMatch
+        crate::verify::Verdict::Match
     );
     assert_eq!(
         matcher::eval(e, &json!({"TargetUserName": "alice"})),
-        crate::verify::Verdict::Match
+        crate::verify::Verdict::NoMatch
     );
     assert_eq!(diag(&l, Check::BrokenReference).len(), 1);
     assert_eq!(diag(&l, Check::BrokenReference)[0].line, 7);
