@@ -171,6 +171,16 @@ pub(super) fn item(
         matching,
         mods,
     };
+    let compares = spec.mods.iter().any(|m| matches!(m, Mod::Cmp(_)));
+    if spec.transform.is_some() && compares {
+        findings.push(Finding {
+            check: Check::InvalidValue,
+            message: format!(
+                "`{key}`: pySigma and rsigma compare a date part by equality only; a list of values is portable, `|gt`/`|lt` after it is not"
+            ),
+            anchor: anchor(),
+        });
+    }
     let values: Vec<J> = match value {
         J::Array(a) => a.clone(),
         v => vec![v.clone()],

@@ -392,6 +392,12 @@ condition: r or ri or (net and port and has_parent and no_sig)
 
 #[test]
 fn null_cased_neq_fieldref_and_date_parts() {
+    let c = det("s:\n  t|hour: [22, 23]\ncondition: s\n");
+    assert!(c.findings.is_empty());
+    assert_eq!(
+        matches(&c, json!({"t": "2024-05-01T23:10:00Z"})),
+        Verdict::Match
+    );
     let c = det(r#"
 s:
     OriginalFileName: null
@@ -401,7 +407,9 @@ s:
     UtcTime|hour|gte: 22
 condition: s
 "#);
-    assert!(c.findings.is_empty(), "{:?}", c.findings);
+    // Accepted and evaluated, with a portability warning.
+    assert_eq!(c.findings.len(), 1, "{:?}", c.findings);
+    assert_eq!(c.findings[0].check, Check::InvalidValue);
     let ev = json!({"Product": "Sysinternals", "User": "bob", "TargetFilename": "C:\\x\\evil.exe", "Name": "EVIL.EXE", "UtcTime": "2024-05-01T23:10:00Z"});
     assert_eq!(matches(&c, ev.clone()), Verdict::Match);
     let mut e2 = ev.clone();
