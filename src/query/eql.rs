@@ -150,8 +150,19 @@ fn sequence(p: &mut Parser, category_field: &str, ordered: bool) -> Result<Expr,
         }
     }
     let mut steps = Vec::new();
-    while p.peek().is_some_and(|t| t.is_punct("[")) {
-        steps.push(step(p, category_field)?);
+    loop {
+        if p.peek().is_some_and(|t| t.is_punct("[")) {
+            steps.push(step(p, category_field)?);
+        } else if p.peek().is_some_and(|t| t.is_punct("!"))
+            && p.peek_at(1).is_some_and(|t| t.is_punct("["))
+        {
+            // A missing-event step: no such event in its place.
+            p.pos += 1;
+            let s = step(p, category_field)?;
+            steps.push(Expr::named("missing", Expr::not(s)));
+        } else {
+            break;
+        }
     }
     if steps.is_empty() {
         return Err(p.err(format!("expected `[` to start a step{}", p.found())));
@@ -384,13 +395,22 @@ fn call(src: &str, whole: &Ast, name: &str, args: &[Ast]) -> Expr {
     let Some((first, rest)) = args.split_first() else {
         return opaque(src, whole, "a function call without arguments");
     };
-    let (Some((field, transform)), Some(values)) = (
-        subject(first),
+    // `startsWith~(a, b)`: the values name other fields.
+    let fields: Option<Vec<Value>> = rest
+        .iter()
+        .map(|a| match &a.node {
+            Node::Field(f) => Some(Value::Str(f.clone())),
+            _ => None,
+        })
+        .collect();
+    let field_ref = fields.is_some();
+    let values = fields.or_else(|| {
         rest.iter()
             .map(literals)
             .collect::<Option<Vec<_>>>()
-            .map(|v| v.concat()),
-    ) else {
+            .map(|v| v.concat())
+    });
+    let (Some((field, transform)), Some(values)) = (subject(first), values) else {
         return opaque(src, whole, &format!("`{name}` on computed values"));
     };
     if values.is_empty() {
@@ -398,6 +418,7 @@ fn call(src: &str, whole: &Ast, name: &str, args: &[Ast]) -> Expr {
     }
     let mut p = Predicate::field(field, op, values).cased(!insensitive);
     p.transform = transform;
+    p.field_ref = field_ref;
     Expr::Pred(p)
 }
 

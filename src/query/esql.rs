@@ -32,10 +32,28 @@ pub struct Parsed {
 /// A name introduced by a command.
 #[derive(Debug, Clone)]
 enum Binding {
-    /// Another field, maybe transformed (`EVAL x = to_lower(f)`, `RENAME f AS x`).
-    Alias(String, Option<Transform>),
+    /// Other fields, maybe transformed (`EVAL x = to_lower(f)`, `RENAME f AS x`,
+    /// `EVAL x = COALESCE(a, b)`).
+    Alias(Subject),
     /// Computed in a way the matcher cannot follow; the reason says how.
     Computed(String),
+}
+
+/// What a value expression reads: the first present of `fields` (one field unless it is a
+/// `COALESCE`), with a transform.
+#[derive(Debug, Clone, PartialEq)]
+struct Subject {
+    fields: Vec<String>,
+    transform: Option<Transform>,
+}
+
+impl Subject {
+    fn field(f: impl Into<String>) -> Subject {
+        Subject {
+            fields: vec![f.into()],
+            transform: None,
+        }
+    }
 }
 
 struct State<'a> {
@@ -323,7 +341,7 @@ fn rename(st: &mut State, args: &[Token]) {
         };
         let b = match st.env.get(old) {
             Some(b) => b.clone(),
-            None => Binding::Alias(old.to_string(), None),
+            None => Binding::Alias(Subject::field(old)),
         };
         st.env.insert(new.to_string(), b);
     }
@@ -353,27 +371,62 @@ fn extracted_fields(args: &[Token]) -> Vec<String> {
     out
 }
 
+fn is_null(f: &str) -> Expr {
+    Expr::Pred(Predicate::field(f, Op::IsNull, vec![]))
+}
+
 impl State<'_> {
     /// What `EVAL name = <a>` makes of `name`.
     fn binding(&self, a: &Ast, cmd: &str) -> Binding {
         match self.subject(a) {
-            Ok((f, tr)) => Binding::Alias(f, tr),
+            Ok(s) => Binding::Alias(s),
             Err(_) => Binding::Computed(format!("computed by {cmd}: {}", a.text(self.src))),
         }
     }
 
-    /// The event field a value expression reads, with its transform; `Err(reason)` when
+    /// The event fields a value expression reads, with its transform; `Err(reason)` when
     /// it is computed in a way the matcher cannot follow.
-    fn subject(&self, a: &Ast) -> Result<(String, Option<Transform>), String> {
+    fn subject(&self, a: &Ast) -> Result<Subject, String> {
         match &a.node {
             Node::Field(f) => match self.env.get(f) {
-                Some(Binding::Alias(g, tr)) => Ok((g.clone(), *tr)),
+                Some(Binding::Alias(s)) => Ok(s.clone()),
                 Some(Binding::Computed(reason)) => Err(format!("`{f}` is {reason}")),
                 None => match &self.unknown_fields {
                     Some(why) => Err(format!("`{f}` may be one of the {why}")),
-                    None => Ok((f.clone(), None)),
+                    None => Ok(Subject::field(f.clone())),
                 },
             },
+            // `JSON_EXTRACT(_source, "a.b")` reads field a.b.
+            Node::Call(name, args)
+                if name.eq_ignore_ascii_case("json_extract")
+                    && matches!(args.as_slice(), [Ast { node: Node::Field(src), .. }, Ast { node: Node::Str(_), .. }] if src == "_source") =>
+            {
+                match &args[1].node {
+                    Node::Str(path) => {
+                        Ok(Subject::field(path.trim_start_matches("$.").to_string()))
+                    }
+                    _ => Err("a computed value".into()),
+                }
+            }
+            Node::Call(name, args) if name.eq_ignore_ascii_case("coalesce") => {
+                let mut fields = Vec::new();
+                let mut transform = None;
+                for (i, arg) in args.iter().enumerate() {
+                    if matches!(arg.node, Node::Null) {
+                        continue;
+                    }
+                    let s = self.subject(arg)?;
+                    if i > 0 && s.transform != transform {
+                        return Err("COALESCE of differently transformed values".into());
+                    }
+                    transform = s.transform;
+                    fields.extend(s.fields);
+                }
+                if fields.is_empty() {
+                    return Err("an empty COALESCE".into());
+                }
+                Ok(Subject { fields, transform })
+            }
             Node::Call(name, args) if args.len() == 1 => {
                 let tr = match name.to_ascii_lowercase().as_str() {
                     "length" => Some(Transform::Length),
@@ -383,97 +436,110 @@ impl State<'_> {
                     | "to_version" => None,
                     _ => return Err(format!("`{name}` is not supported")),
                 };
-                let (f, inner) = self.subject(&args[0])?;
-                match (inner, tr) {
-                    (Some(_), Some(_)) => Err("nested transforms".into()),
-                    (a, b) => Ok((f, a.or(b))),
+                let mut s = self.subject(&args[0])?;
+                if s.transform.is_some() && tr.is_some() {
+                    return Err("nested transforms".into());
                 }
+                s.transform = s.transform.or(tr);
+                Ok(s)
             }
             _ => Err("a computed value".into()),
         }
+    }
+
+    /// A test of a subject: on its first present field. A negated test of a field that is
+    /// missing (null) is null too, which `WHERE` drops.
+    fn on(&self, s: &Subject, negate: bool, make: impl Fn(String) -> Predicate) -> Expr {
+        let one = |f: &String| {
+            let mut p = make(f.clone());
+            p.transform = s.transform;
+            let e = Expr::Pred(p);
+            if negate {
+                Expr::all(vec![Expr::not(is_null(f)), Expr::not(e)])
+            } else {
+                e
+            }
+        };
+        let alts: Vec<Expr> = s
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut items: Vec<Expr> = s.fields[..i].iter().map(|g| is_null(g)).collect();
+                items.push(one(f));
+                Expr::all(items)
+            })
+            .collect();
+        Expr::any(alts)
     }
 
     fn lower(&self, a: &Ast) -> Expr {
         match &a.node {
             Node::And(items) => Expr::all(items.iter().map(|i| self.lower(i)).collect()),
             Node::Or(items) => Expr::any(items.iter().map(|i| self.lower(i)).collect()),
-            Node::Not(item) => self.negate(self.lower(item)),
+            Node::Not(item) => match &item.node {
+                Node::Binary {
+                    op,
+                    negated,
+                    lhs,
+                    rhs,
+                } => self.compare(item, op, lhs, rhs, !negated),
+                Node::Call(name, args) => self.call(item, name, args, true),
+                _ => Expr::not(self.lower(item)),
+            },
             Node::Bool(b) => Expr::Const { value: *b },
             Node::Field(_) => match self.subject(a) {
-                Ok((f, tr)) => {
-                    let mut p = Predicate::field(f, Op::Eq, vec![Value::Bool(true)]).cased(true);
-                    p.transform = tr;
-                    Expr::Pred(p)
-                }
+                Ok(s) => self.on(&s, false, |f| {
+                    Predicate::field(f, Op::Eq, vec![Value::Bool(true)]).cased(true)
+                }),
                 Err(r) => opaque(self.src, a, &r),
             },
             Node::IsNull { negated, item } => match self.subject(item) {
-                Ok((f, _)) => {
-                    let e = Expr::Pred(Predicate::field(f, Op::IsNull, vec![]));
+                Ok(s) => {
+                    let all_null = Expr::all(s.fields.iter().map(|f| is_null(f)).collect());
                     if *negated {
-                        Expr::not(e)
+                        Expr::not(all_null)
                     } else {
-                        e
+                        all_null
                     }
                 }
                 Err(r) => opaque(self.src, a, &r),
             },
-            Node::Call(name, args) => self.call(a, name, args),
+            Node::Call(name, args) => self.call(a, name, args, false),
             Node::Binary {
                 op,
                 negated,
                 lhs,
                 rhs,
-            } => {
-                let e = self.compare(a, op, lhs, rhs);
-                if *negated {
-                    self.negate(e)
-                } else {
-                    e
-                }
-            }
+            } => self.compare(a, op, lhs, rhs, *negated),
             _ => opaque(self.src, a, "not a condition"),
         }
     }
 
-    /// `NOT p` where `p` tests a field: null (absent) stays null, which WHERE drops.
-    fn negate(&self, e: Expr) -> Expr {
-        match &e {
-            Expr::Pred(p) if p.field.is_some() && p.op != Op::IsNull => {
-                let present = Expr::not(Expr::Pred(Predicate::new(
-                    p.field.clone(),
-                    Op::IsNull,
-                    vec![],
-                )));
-                Expr::all(vec![present, Expr::not(e)])
-            }
-            _ => Expr::not(e),
-        }
-    }
-
-    fn compare(&self, whole: &Ast, op: &str, lhs: &Ast, rhs: &Ast) -> Expr {
+    fn compare(&self, whole: &Ast, op: &str, lhs: &Ast, rhs: &Ast, negated: bool) -> Expr {
         // `starts_with(f, "x") == false`
         if let (Node::Call(name, args), Node::Bool(b), "==" | "!=") = (&lhs.node, &rhs.node, op) {
-            let e = self.call(lhs, name, args);
-            return if (*b) == (op == "==") {
-                e
-            } else {
-                self.negate(e)
-            };
+            let positive = (*b) == (op == "==");
+            return self.call(lhs, name, args, positive == negated);
         }
         // `locate(f, "x") > 0`
         if let (Node::Call(name, args), Node::Num(n)) = (&lhs.node, &rhs.node) {
             if name.eq_ignore_ascii_case("locate") && args.len() == 2 && *n == 0.0 && op == ">" {
-                return self.string_fn(whole, Op::Contains, args, true);
+                return self.string_fn(whole, Op::Contains, args, negated);
             }
         }
-        let (field, transform) = match self.subject(lhs) {
+        let subject = match self.subject(lhs) {
             Ok(s) => s,
             Err(r) => return opaque(self.src, whole, &r),
         };
+        let negate = negated != (op == "!=");
         if let Node::Field(_) = &rhs.node {
-            let Ok((other, _)) = self.subject(rhs) else {
-                return opaque(self.src, whole, "compares with a computed field");
+            let other = match self.subject(rhs) {
+                Ok(Subject {
+                    fields,
+                    transform: None,
+                }) if fields.len() == 1 => fields[0].clone(),
+                _ => return opaque(self.src, whole, "compares with a computed field"),
             };
             let fop = match op {
                 "==" | "!=" => Op::Eq,
@@ -483,25 +549,22 @@ impl State<'_> {
                 ">=" => Op::Gte,
                 _ => return opaque(self.src, whole, "compares two fields with this operator"),
             };
-            let mut p = Predicate::field(field, fop, vec![Value::Str(other)]).cased(true);
-            p.field_ref = true;
-            p.transform = transform;
-            let e = Expr::Pred(p);
-            return if op == "!=" { self.negate(e) } else { e };
+            return self.on(&subject, negate, |f| {
+                let mut p = Predicate::field(f, fop, vec![Value::Str(other.clone())]).cased(true);
+                p.field_ref = true;
+                p
+            });
         }
         let Some(values) = literals(rhs) else {
             return opaque(self.src, whole, "compares with a computed value");
         };
-        let mut cased = true;
-        let (fop, values, negate) = match op {
-            "==" | "in" => (Op::Eq, values, false),
-            "!=" => (Op::Eq, values, true),
+        let (fop, values) = match op {
+            "==" | "!=" | "in" => (Op::Eq, values),
             "like" => {
                 let wild = values.iter().any(|v| v.to_string().contains(['*', '?']));
                 (
                     if wild { Op::Glob } else { Op::Eq },
                     unescape_if(values, !wild),
-                    false,
                 )
             }
             "rlike" => {
@@ -512,21 +575,22 @@ impl State<'_> {
                         Err(e) => return opaque(self.src, whole, &e),
                     }
                 }
-                (Op::Regex, pats, false)
+                (Op::Regex, pats)
             }
             ":" => {
-                if is_text_field(&field) {
-                    cased = false;
-                    (Op::Contains, values, false)
-                } else {
-                    cased = !is_caseless_field(&field);
-                    (Op::Eq, values, false)
-                }
+                return self.on(&subject, negate, |f| {
+                    if is_text_field(&f) {
+                        Predicate::field(f, Op::Contains, values.clone())
+                    } else {
+                        let cased = !is_caseless_field(&f);
+                        Predicate::field(f, Op::Eq, values.clone()).cased(cased)
+                    }
+                })
             }
-            "<" => (Op::Lt, values, false),
-            "<=" => (Op::Lte, values, false),
-            ">" => (Op::Gt, values, false),
-            ">=" => (Op::Gte, values, false),
+            "<" => (Op::Lt, values),
+            "<=" => (Op::Lte, values),
+            ">" => (Op::Gt, values),
+            ">=" => (Op::Gte, values),
             _ => {
                 return opaque(
                     self.src,
@@ -535,26 +599,21 @@ impl State<'_> {
                 )
             }
         };
-        let mut p = Predicate::field(field, fop, values).cased(cased);
-        p.transform = transform;
-        let e = Expr::Pred(p);
-        if negate {
-            self.negate(e)
-        } else {
-            e
-        }
+        self.on(&subject, negate, |f| {
+            Predicate::field(f, fop, values.clone()).cased(true)
+        })
     }
 
-    fn call(&self, whole: &Ast, name: &str, args: &[Ast]) -> Expr {
+    fn call(&self, whole: &Ast, name: &str, args: &[Ast], negate: bool) -> Expr {
         match name.to_ascii_lowercase().as_str() {
-            "starts_with" => self.string_fn(whole, Op::StartsWith, args, true),
-            "ends_with" => self.string_fn(whole, Op::EndsWith, args, true),
-            "cidr_match" => self.string_fn(whole, Op::Cidr, args, true),
+            "starts_with" => self.string_fn(whole, Op::StartsWith, args, negate),
+            "ends_with" => self.string_fn(whole, Op::EndsWith, args, negate),
+            "cidr_match" => self.string_fn(whole, Op::Cidr, args, negate),
             "match" | "match_phrase" => {
                 let [f, v, ..] = args else {
                     return opaque(self.src, whole, "MATCH needs a field and a value");
                 };
-                self.compare(whole, ":", f, v)
+                self.compare(whole, ":", f, v, negate)
             }
             "kql" | "qstr" => {
                 let [Ast {
@@ -568,24 +627,36 @@ impl State<'_> {
                 } else {
                     crate::query::lucene::parse(q)
                 };
-                match parsed {
+                let e = match parsed {
                     Ok(e) => e,
                     Err(e) => opaque(self.src, whole, &format!("syntax error {e}")),
+                };
+                if negate {
+                    Expr::not(e)
+                } else {
+                    e
                 }
             }
-            _ => opaque(
-                self.src,
-                whole,
-                &format!("function `{name}` is not supported"),
-            ),
+            _ => {
+                let e = opaque(
+                    self.src,
+                    whole,
+                    &format!("function `{name}` is not supported"),
+                );
+                if negate {
+                    Expr::not(e)
+                } else {
+                    e
+                }
+            }
         }
     }
 
-    fn string_fn(&self, whole: &Ast, op: Op, args: &[Ast], cased: bool) -> Expr {
+    fn string_fn(&self, whole: &Ast, op: Op, args: &[Ast], negate: bool) -> Expr {
         let Some((first, rest)) = args.split_first() else {
             return opaque(self.src, whole, "a function call without arguments");
         };
-        let (field, transform) = match self.subject(first) {
+        let subject = match self.subject(first) {
             Ok(s) => s,
             Err(r) => return opaque(self.src, whole, &r),
         };
@@ -598,9 +669,9 @@ impl State<'_> {
         else {
             return opaque(self.src, whole, "compares with a computed value");
         };
-        let mut p = Predicate::field(field, op, values).cased(cased);
-        p.transform = transform;
-        Expr::Pred(p)
+        self.on(&subject, negate, |f| {
+            Predicate::field(f, op, values.clone()).cased(true)
+        })
     }
 }
 

@@ -273,10 +273,10 @@ impl Parser<'_> {
         self.toks.get(self.pos + 1).map(|t| &t.tok)
     }
     fn here(&self) -> usize {
-        self.toks
-            .get(self.pos)
-            .map(|t| t.start)
-            .unwrap_or(self.src.len())
+        match self.toks.get(self.pos) {
+            Some(t) => t.start,
+            None => self.toks.last().map(|t| t.end).unwrap_or(0),
+        }
     }
     fn err(&self, msg: &str) -> SyntaxError {
         let found = match self.toks.get(self.pos) {

@@ -248,11 +248,10 @@ impl Parser<'_> {
         self.toks.get(self.pos).map(|t| &t.tok)
     }
     fn err(&self, msg: &str) -> SyntaxError {
-        let at = self
-            .toks
-            .get(self.pos)
-            .map(|t| t.start)
-            .unwrap_or(self.src.len());
+        let at = match self.toks.get(self.pos) {
+            Some(t) => t.start,
+            None => self.toks.last().map(|t| t.end).unwrap_or(0),
+        };
         SyntaxError::at(self.src, at, msg)
     }
 

@@ -69,6 +69,7 @@ checks! {
     BrokenReference => ("broken_reference", Error, "all", "A referenced macro, lookup, parser, helper, rule, test file or source file is not defined."),
     SigmaTitleLength => ("sigma_title_length", Warning, "sigma", "A Sigma title longer than 110 characters."),
     SigmaTagNamespace => ("sigma_tag_namespace", Warning, "sigma", "A Sigma tag outside the known namespaces or not lower-case."),
+    ElasticQuerySyntax => ("elastic_query_syntax", Warning, "elastic", "An Elastic rule's query (KQL, Lucene, EQL, ES|QL) does not parse; it is kept as opaque text."),
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub enum Node {
     Field(String),
     Str(String),
     Num(f64),
+    /// A time span (`5 minutes`, `1h`).
+    Duration(String),
     Bool(bool),
     Null,
     /// `(a, b, c)`: the right side of `in`, `:`, `like`.
@@ -62,6 +64,39 @@ impl Ast {
     }
 }
 
+/// Units of ES|QL time spans.
+const TIME_UNITS: &[&str] = &[
+    "millisecond",
+    "milliseconds",
+    "ms",
+    "second",
+    "seconds",
+    "sec",
+    "s",
+    "minute",
+    "minutes",
+    "min",
+    "hour",
+    "hours",
+    "h",
+    "day",
+    "days",
+    "d",
+    "week",
+    "weeks",
+    "w",
+    "month",
+    "months",
+    "mo",
+    "quarter",
+    "quarters",
+    "q",
+    "year",
+    "years",
+    "yr",
+    "y",
+];
+
 /// Comparison operators written as words (matched ignoring case).
 const WORD_OPS: &[&str] = &[
     "like", "like~", "regex", "regex~", "rlike", "in", "in~", "seq", "seq~",
@@ -94,13 +129,16 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         t
     }
-    /// Byte offset of the next token (end of text when none).
+    /// Byte offset of the next token (the end of the last one when none is left).
     pub fn here(&self) -> usize {
-        self.peek().map(|t| t.start).unwrap_or(self.src.len())
+        self.peek()
+            .map(|t| t.start)
+            .unwrap_or_else(|| self.prev_end())
     }
     /// End offset of the last consumed token.
     pub fn prev_end(&self) -> usize {
         self.pos
+            .min(self.toks.len())
             .checked_sub(1)
             .and_then(|i| self.toks.get(i))
             .map(|t| t.end)
@@ -289,7 +327,25 @@ impl<'a> Parser<'a> {
         let node = match &t.tok {
             Tok::Str(s) => Node::Str(s.clone()),
             Tok::Num(n) => match n.parse::<f64>() {
-                Ok(v) => Node::Num(v),
+                Ok(v) => {
+                    // ES|QL time spans: `5 minutes`.
+                    match self.peek().map(|u| &u.tok) {
+                        Some(Tok::Ident(u))
+                            if TIME_UNITS.contains(&u.to_ascii_lowercase().as_str()) =>
+                        {
+                            self.pos += 1;
+                            Node::Duration(format!("{n} {u}"))
+                        }
+                        _ => Node::Num(v),
+                    }
+                }
+                Err(_)
+                    if n.trim_start_matches(|c: char| c.is_ascii_digit())
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic()) =>
+                {
+                    Node::Duration(n.clone())
+                }
                 Err(_) => {
                     return Err(SyntaxError::at(
                         self.src,
@@ -300,10 +356,10 @@ impl<'a> Parser<'a> {
             },
             Tok::Quoted(s) => Node::Field(s.clone()),
             Tok::Ident(s) => {
-                if self
-                    .peek()
-                    .is_some_and(|n| n.is_punct("(") && n.start == t.end)
-                {
+                let keyword = ["and", "or", "not", "in", "where", "by", "with"]
+                    .iter()
+                    .any(|k| s.eq_ignore_ascii_case(k));
+                if !keyword && self.peek().is_some_and(|n| n.is_punct("(")) {
                     self.pos += 1;
                     let mut args = Vec::new();
                     if !self.eat_punct(")") {

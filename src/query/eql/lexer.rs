@@ -125,13 +125,9 @@ pub fn lex(text: &str) -> Result<Vec<Token>, SyntaxError> {
                 i = end;
                 continue;
             }
-            if next.is_some_and(ident_start) {
-                let end = ident_end(text, i + 1);
-                out.push(Token {
-                    tok: Tok::Ident(text[i + 1..end].to_string()),
-                    start,
-                    end,
-                });
+            if next.is_some_and(|n| ident_start(n) || n == '`') {
+                let (tok, end) = name(text, i + 1)?;
+                out.push(Token { tok, start, end });
                 i = end;
                 continue;
             }
@@ -147,30 +143,9 @@ pub fn lex(text: &str) -> Result<Vec<Token>, SyntaxError> {
             continue;
         }
         if c == '`' {
-            // `` `a``b` `` escapes a backtick by doubling it.
-            let mut s = String::new();
-            let mut j = i + 1;
-            loop {
-                match text[j..].find('`') {
-                    None => return Err(SyntaxError::at(text, i, "unterminated `quoted` name")),
-                    Some(n) => {
-                        s.push_str(&text[j..j + n]);
-                        j += n + 1;
-                        if bytes.get(j) == Some(&b'`') {
-                            s.push('`');
-                            j += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            out.push(Token {
-                tok: Tok::Quoted(s),
-                start,
-                end: j,
-            });
-            i = j;
+            let (tok, end) = name(text, i)?;
+            out.push(Token { tok, start, end });
+            i = end;
             continue;
         }
         if c.is_ascii_digit() {
@@ -197,12 +172,8 @@ pub fn lex(text: &str) -> Result<Vec<Token>, SyntaxError> {
             continue;
         }
         if ident_start(c) {
-            let end = ident_end(text, i);
-            out.push(Token {
-                tok: Tok::Ident(text[i..end].to_string()),
-                start,
-                end,
-            });
+            let (tok, end) = name(text, i)?;
+            out.push(Token { tok, start, end });
             i = end;
             continue;
         }
@@ -224,22 +195,76 @@ pub fn lex(text: &str) -> Result<Vec<Token>, SyntaxError> {
     Ok(out)
 }
 
-/// End of an identifier starting at `i`; a `~` right after it belongs to it.
-fn ident_end(text: &str, i: usize) -> usize {
+/// A dotted name from `i`, of plain segments and `` `quoted` `` ones
+/// (``source.`as`.organization.name``). A `~` right after a plain name belongs to it.
+fn name(text: &str, i: usize) -> Result<(Tok, usize), SyntaxError> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut j = i;
+    let mut quoted = false;
+    loop {
+        if bytes.get(j) == Some(&b'`') {
+            // A backtick inside is written twice.
+            let mut k = j + 1;
+            loop {
+                match text[k..].find('`') {
+                    None => return Err(SyntaxError::at(text, j, "unterminated `quoted` name")),
+                    Some(n) => {
+                        out.push_str(&text[k..k + n]);
+                        k += n + 1;
+                        if bytes.get(k) == Some(&b'`') {
+                            out.push('`');
+                            k += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            j = k;
+            quoted = true;
+        } else {
+            let end = plain_end(text, j);
+            if end == j {
+                break;
+            }
+            out.push_str(&text[j..end]);
+            j = end;
+        }
+        let next = text.get(j + 1..).and_then(|r| r.chars().next());
+        if bytes.get(j) == Some(&b'.') && next.is_some_and(|n| n == '`' || ident_char(n)) {
+            out.push('.');
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    if !quoted && bytes.get(j) == Some(&b'~') {
+        out.push('~');
+        j += 1;
+    }
+    Ok((
+        if quoted {
+            Tok::Quoted(out)
+        } else {
+            Tok::Ident(out)
+        },
+        j,
+    ))
+}
+
+/// End of a run of name characters from `i`, without a trailing dot.
+fn plain_end(text: &str, i: usize) -> usize {
     let mut end = i;
     for (k, ch) in text[i..].char_indices() {
-        if ident_char(ch) || (k == 0 && ident_start(ch)) {
+        if ident_char(ch) {
             end = i + k + ch.len_utf8();
         } else {
             break;
         }
     }
-    // A trailing dot is not part of the name.
-    while end > i + 1 && text.as_bytes()[end - 1] == b'.' {
+    while end > i && text.as_bytes()[end - 1] == b'.' {
         end -= 1;
-    }
-    if text.as_bytes().get(end) == Some(&b'~') {
-        end += 1;
     }
     end
 }
@@ -353,6 +378,16 @@ mod tests {
                 Tok::Quoted("a/b".into()),
                 Tok::Ident("@timestamp".into()),
                 Tok::Num("5m".into())
+            ]
+        );
+        assert_eq!(
+            toks("source.`as`.organization.name a.`no-wait` b.`0`.c x."),
+            vec![
+                Tok::Quoted("source.as.organization.name".into()),
+                Tok::Quoted("a.no-wait".into()),
+                Tok::Quoted("b.0.c".into()),
+                Tok::Ident("x".into()),
+                Tok::Punct(".")
             ]
         );
     }

@@ -157,3 +157,30 @@ fn pipes_and_errors() {
     assert!(parse("process a == 1", "event.category").is_err());
     assert!(parse("sequence [process where true] x", "event.category").is_err());
 }
+
+#[test]
+fn corpus_shapes_calls_with_spaces_missing_steps_and_field_args() {
+    let e = q(r#"info where stringContains (user.id, ":i-")"#);
+    assert!(e.fully_parsed());
+    let e = q(r#"iam where startswith~(process.Ext.effective_parent.name, process.parent.name)"#);
+    assert!(e.fully_parsed());
+    assert!(e.predicates()[1].0.field_ref);
+    let ev = json!({"event": {"category": "iam"}, "process": {"Ext": {"effective_parent": {"name": "Explorer.exe"}}, "parent": {"name": "explorer"}}});
+    assert_eq!(eval(&e, &ev), Verdict::Match);
+    let e = q(r#"sequence by host.id with maxspan=5m
+ [any where data_stream.dataset == "endpoint.alerts"]
+ ![any where event.category in ("process", "file")]"#);
+    let Expr::Sequence { steps, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(&steps[1], Expr::Named { name, item } if name == "missing" && matches!(**item, Expr::Not { .. }))
+    );
+    let e = q(
+        r#"any where azure.auditlogs.properties.target_resources.`0`.display_name like "DESKTOP-*""#,
+    );
+    assert_eq!(
+        e.predicates()[0].0.field.as_deref(),
+        Some("azure.auditlogs.properties.target_resources.0.display_name")
+    );
+}

@@ -110,3 +110,22 @@ fn functions_and_errors() {
     let p = q("from x | completion y = prompt | where y == \"yes\"");
     assert!(!p.detection.expr.fully_parsed());
 }
+
+#[test]
+fn coalesce_reads_the_first_present_field() {
+    let p = q(r#"from logs-*
+| eval Esql.type = TO_LOWER(COALESCE(network_traffic.dhcpv4.option.message_type, dhcpv4.option.message_type)),
+       Esql.method = COALESCE(JSON_EXTRACT(_source, "sip.method"), null)
+| where Esql.type == "discover" and Esql.method != "INVITE""#);
+    let e = &p.detection.expr;
+    assert!(e.fully_parsed(), "{e:?}");
+    let ev =
+        json!({"dhcpv4": {"option": {"message_type": "DISCOVER"}}, "sip": {"method": "REGISTER"}});
+    assert_eq!(eval(e, &ev), Verdict::Match);
+    // The first field wins when present.
+    let ev = json!({"network_traffic": {"dhcpv4": {"option": {"message_type": "offer"}}}, "dhcpv4": {"option": {"message_type": "discover"}}, "sip": {"method": "REGISTER"}});
+    assert_eq!(eval(e, &ev), Verdict::NoMatch);
+    // `!=` on a missing field is null: no match.
+    let ev = json!({"dhcpv4": {"option": {"message_type": "discover"}}});
+    assert_eq!(eval(e, &ev), Verdict::NoMatch);
+}
