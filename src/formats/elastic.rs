@@ -32,14 +32,23 @@ impl Format for Elastic {
     fn is_rule_file(&self, file: &SourceFile) -> bool {
         file.ext().eq_ignore_ascii_case("toml")
             && !crate::formats::is_sidecar(&file.rel)
-            && file.text.lines().any(|l| {
-                let l = l.trim_start();
-                l.starts_with("[rule]") || l.starts_with("[rule.") || l.starts_with("[[rule.")
-            })
+            && file.text.lines().any(is_rule_header)
     }
     fn load(&self, root: &Root, files: &[&SourceFile]) -> Loaded {
         load_each(root, files, |f| load_file(root, f))
     }
+}
+
+/// A `[rule]`, `[rule.x]`, `[[rule.x]]` (or malformed `[[rule]]`) table header.
+fn is_rule_header(line: &str) -> bool {
+    let l = line.trim_start();
+    let l = l
+        .strip_prefix("[[")
+        .or_else(|| l.strip_prefix('['))
+        .unwrap_or("");
+    l.trim_start()
+        .strip_prefix("rule")
+        .is_some_and(|rest| rest.trim_start().starts_with([']', '.']))
 }
 
 /// Findings about one file, all with its display path and the rule's id once known.

@@ -41,7 +41,7 @@ pub fn parse(text: &str, category_field: &str) -> Result<Detection, SyntaxError>
     let mut pipes = Vec::new();
     while p.eat_punct("|") {
         let start = p.here();
-        let name = match p.next() {
+        let name = match p.bump() {
             Some(t) => match &t.tok {
                 Tok::Ident(s) => s.to_ascii_lowercase(),
                 _ => return Err(p.err("expected a pipe name after `|`")),
@@ -72,7 +72,7 @@ pub fn parse(text: &str, category_field: &str) -> Result<Detection, SyntaxError>
 
 /// `category where expr`.
 fn event_query(p: &mut Parser, category_field: &str) -> Result<Expr, SyntaxError> {
-    let category = match p.next().map(|t| &t.tok) {
+    let category = match p.bump().map(|t| &t.tok) {
         Some(Tok::Ident(s)) | Some(Tok::Str(s)) => s.clone(),
         _ => {
             p.pos = p.pos.saturating_sub(1);
@@ -120,12 +120,12 @@ fn with_option(p: &mut Parser) -> Result<Option<(String, String)>, SyntaxError> 
     if !p.eat_kw("with") {
         return Ok(None);
     }
-    let name = match p.next().map(|t| &t.tok) {
+    let name = match p.bump().map(|t| &t.tok) {
         Some(Tok::Ident(s)) => s.to_ascii_lowercase(),
         _ => return Err(p.err("expected an option name after `with`")),
     };
     p.expect_punct("=")?;
-    let value = match p.next().map(|t| &t.tok) {
+    let value = match p.bump().map(|t| &t.tok) {
         Some(Tok::Num(n)) => n.clone(),
         _ => return Err(p.err(format!("expected a number for `{name}`"))),
     };

@@ -251,7 +251,7 @@ fn from_indices(src: &str, args: &[Token]) -> Vec<String> {
 }
 
 /// Comma-separated items at paren depth 0, as written.
-fn items<'t>(args: &'t [Token]) -> Vec<&'t [Token]> {
+fn items(args: &[Token]) -> Vec<&[Token]> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
@@ -380,7 +380,19 @@ impl State<'_> {
     fn binding(&self, a: &Ast, cmd: &str) -> Binding {
         match self.subject(a) {
             Ok(s) => Binding::Alias(s),
-            Err(_) => Binding::Computed(format!("computed by {cmd}: {}", a.text(self.src))),
+            Err(_) => {
+                let text = a
+                    .text(self.src)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let text = if text.chars().count() > 80 {
+                    format!("{}…", text.chars().take(80).collect::<String>())
+                } else {
+                    text
+                };
+                Binding::Computed(format!("computed by {cmd}: {text}"))
+            }
         }
     }
 

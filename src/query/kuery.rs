@@ -244,7 +244,12 @@ struct Parser<'a> {
     pos: usize,
     /// Nested-query field prefixes.
     prefix: Vec<String>,
+    /// Current nesting, bounded by [`MAX_DEPTH`] so a hostile query cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest nesting of parentheses, `not`s and nested queries a query may have.
+pub const MAX_DEPTH: usize = 100;
 
 /// Parses a KQL query into the IR (an empty query matches everything).
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
@@ -257,6 +262,7 @@ pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
         toks,
         pos: 0,
         prefix: Vec::new(),
+        depth: 0,
     };
     let e = p.or()?;
     if p.pos < p.toks.len() {
@@ -317,7 +323,25 @@ impl Parser<'_> {
         Ok(Expr::all(items))
     }
 
+    /// Runs `f` one nesting level deeper.
+    fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, SyntaxError>,
+    ) -> Result<T, SyntaxError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(&format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn not(&mut self) -> Result<Expr, SyntaxError> {
+        self.nested(Self::not_inner)
+    }
+
+    fn not_inner(&mut self) -> Result<Expr, SyntaxError> {
         if self.eat(&Tok::Not) {
             return Ok(Expr::not(self.not()?));
         }
@@ -448,6 +472,10 @@ impl Parser<'_> {
     /// The right side of `field:`; `field` is `None` for a wildcard field name (the values
     /// are still read, to find where the clause ends).
     fn values(&mut self, field: Option<&str>) -> Result<Expr, SyntaxError> {
+        self.nested(|p| p.values_inner(field))
+    }
+
+    fn values_inner(&mut self, field: Option<&str>) -> Result<Expr, SyntaxError> {
         if self.eat(&Tok::LParen) {
             let e = self.vor(field)?;
             self.expect(&Tok::RParen, "`)`")?;

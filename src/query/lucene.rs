@@ -223,7 +223,12 @@ struct Parser<'a> {
     src: &'a str,
     toks: Vec<Token>,
     pos: usize,
+    /// Current nesting, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// Deepest nesting of groups a query may have.
+pub const MAX_DEPTH: usize = 100;
 
 /// Parses a Lucene query string (an empty one matches everything).
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
@@ -235,6 +240,7 @@ pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
         src: text,
         toks,
         pos: 0,
+        depth: 0,
     };
     let e = p.group(None)?;
     if p.pos < p.toks.len() {
@@ -359,6 +365,16 @@ impl Parser<'_> {
     }
 
     fn primary(&mut self, field: Option<&str>) -> Result<Expr, SyntaxError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(&format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let r = self.primary_inner(field);
+        self.depth -= 1;
+        r
+    }
+
+    fn primary_inner(&mut self, field: Option<&str>) -> Result<Expr, SyntaxError> {
         let Some(tok) = self.peek().cloned() else {
             return Err(self.err("expected a clause"));
         };

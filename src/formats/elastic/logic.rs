@@ -29,7 +29,13 @@ pub fn fill(doc: &Doc, rule: &mut Rule, fx: &mut Findings) {
         return;
     }
     let Some(text) = doc.rule_str("query") else {
-        if !rtype.is_empty() {
+        if doc.rule("query").is_some() {
+            fx.push(
+                Check::InvalidValue,
+                doc.rule_key_line("query"),
+                "`rule.query` must be a string",
+            );
+        } else if !rtype.is_empty() {
             fx.push(
                 Check::MissingField,
                 doc.rule_key_line("query"),

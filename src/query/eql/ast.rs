@@ -108,11 +108,21 @@ pub struct Parser<'a> {
     pub src: &'a str,
     pub toks: &'a [Token],
     pub pos: usize,
+    /// Current nesting, bounded by [`MAX_DEPTH`] so a hostile query cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest nesting of parentheses, `not`s, calls and signs an expression may have.
+pub const MAX_DEPTH: usize = 100;
 
 impl<'a> Parser<'a> {
     pub fn new(src: &'a str, toks: &'a [Token]) -> Self {
-        Parser { src, toks, pos: 0 }
+        Parser {
+            src,
+            toks,
+            pos: 0,
+            depth: 0,
+        }
     }
 
     pub fn peek(&self) -> Option<&'a Token> {
@@ -124,7 +134,7 @@ impl<'a> Parser<'a> {
     pub fn at_end(&self) -> bool {
         self.pos >= self.toks.len()
     }
-    pub fn next(&mut self) -> Option<&'a Token> {
+    pub fn bump(&mut self) -> Option<&'a Token> {
         let t = self.toks.get(self.pos);
         self.pos += 1;
         t
@@ -200,7 +210,25 @@ impl<'a> Parser<'a> {
         Ok(join(items, Node::And))
     }
 
+    /// Runs `f` one nesting level deeper.
+    fn nested(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<Ast, SyntaxError>,
+    ) -> Result<Ast, SyntaxError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err(format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn not(&mut self) -> Result<Ast, SyntaxError> {
+        self.nested(Self::not_inner)
+    }
+
+    fn not_inner(&mut self) -> Result<Ast, SyntaxError> {
         let start = self.here();
         if self.eat_kw("not") {
             let item = self.not()?;
@@ -271,10 +299,16 @@ impl<'a> Parser<'a> {
 
     fn sum(&mut self) -> Result<Ast, SyntaxError> {
         let mut lhs = self.prod()?;
+        let mut terms = 0;
         while let Some(op) = self
             .peek()
             .and_then(|t| ["+", "-"].into_iter().find(|p| t.is_punct(p)))
         {
+            // Each operator nests the tree one level deeper.
+            terms += 1;
+            if terms > MAX_DEPTH {
+                return Err(self.err(format!("more than {MAX_DEPTH} operators in a row")));
+            }
             self.pos += 1;
             let rhs = self.prod()?;
             lhs = binary(op, lhs, rhs);
@@ -284,10 +318,16 @@ impl<'a> Parser<'a> {
 
     fn prod(&mut self) -> Result<Ast, SyntaxError> {
         let mut lhs = self.unary()?;
+        let mut terms = 0;
         while let Some(op) = self
             .peek()
             .and_then(|t| ["*", "/", "%"].into_iter().find(|p| t.is_punct(p)))
         {
+            // Each operator nests the tree one level deeper.
+            terms += 1;
+            if terms > MAX_DEPTH {
+                return Err(self.err(format!("more than {MAX_DEPTH} operators in a row")));
+            }
             self.pos += 1;
             let rhs = self.unary()?;
             lhs = binary(op, lhs, rhs);
@@ -296,6 +336,10 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> Result<Ast, SyntaxError> {
+        self.nested(Self::unary_inner)
+    }
+
+    fn unary_inner(&mut self) -> Result<Ast, SyntaxError> {
         let start = self.here();
         if self.eat_punct("-") {
             let item = self.unary()?;
@@ -309,7 +353,7 @@ impl<'a> Parser<'a> {
         let mut item = self.primary()?;
         // ES|QL casts (`x::string`) do not change what is compared.
         while self.eat_punct("::") {
-            match self.next() {
+            match self.bump() {
                 Some(Token {
                     tok: Tok::Ident(_), ..
                 }) => item.end = self.prev_end(),
@@ -321,7 +365,7 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> Result<Ast, SyntaxError> {
         let start = self.here();
-        let Some(t) = self.next() else {
+        let Some(t) = self.bump() else {
             return Err(self.err("expected a value, found the end of the query"));
         };
         let node = match &t.tok {

@@ -306,8 +306,10 @@ fn string(text: &str, i: usize, raw: bool) -> Result<(String, usize), SyntaxErro
                     // \u{XXXX} or \uXXXX
                     let rest = &text[pos + 2..];
                     let (hex, used) = if let Some(r) = rest.strip_prefix('{') {
-                        let close = r.find('}').unwrap_or(0);
-                        (&r[..close], close + 2)
+                        match r.find('}') {
+                            Some(close) => (&r[..close], close + 2),
+                            None => ("", 0),
+                        }
                     } else {
                         let n = rest
                             .char_indices()
@@ -366,6 +368,8 @@ mod tests {
         );
         assert_eq!(toks(r#"?"raw\d""#), vec![Tok::Str(r"raw\d".into())]);
         assert_eq!(toks(r#""\u{41}\x""#), vec![Tok::Str(r"A\x".into())]);
+        assert_eq!(toks(r#""\u{4""#), vec![Tok::Str(r"\u{4".into())]);
+        assert_eq!(toks(r#""\u{zz}é""#), vec![Tok::Str(r"\u{zz}é".into())]);
     }
 
     #[test]
