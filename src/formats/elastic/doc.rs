@@ -34,7 +34,10 @@ impl<'a> Doc<'a> {
             (line, col, format!("TOML: {}", e.message()))
         })?;
         let header = |name: &str, sp: Option<&Spanned<Table>>| {
-            crate::diag::find_line(text, &format!("[{name}]"))
+            let want = format!("[{name}]");
+            text.lines()
+                .position(|l| l.split('#').next().unwrap_or("").trim() == want)
+                .map(|i| i + 1)
                 .or_else(|| sp.map(|s| line_of(text, s.span().start)))
                 .unwrap_or(1)
         };
