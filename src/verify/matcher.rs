@@ -524,10 +524,11 @@ fn cidr_contains(net: &str, ip: &str) -> bool {
         .unwrap_or(false)
 }
 
+type RegexCache = Mutex<HashMap<(String, bool), Result<regex::Regex, String>>>;
+
 /// Compiled regexes, shared across tests (rules repeat patterns on many events).
 fn cached_regex(pattern: &str, cased: bool) -> Result<regex::Regex, String> {
-    static CACHE: OnceLock<Mutex<HashMap<(String, bool), Result<regex::Regex, String>>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<RegexCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (pattern.to_string(), cased);
     if let Some(r) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
