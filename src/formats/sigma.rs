@@ -1,14 +1,16 @@
 //! Sigma rule files (spec v2.1): detection rules, correlation rules and meta-filters, one
 //! or several YAML documents per file (v1 `action: global` collections are merged).
 //!
-//! Per file (in parallel): documents into `Rule`s (`rule.rs`), the detection into the IR
-//! (`query::sigma`), test events from SigmaHQ regression data (`regression.rs`) and from
-//! ruledex sidecar files. Then, with every rule of the root at hand: correlation rules are
+//! Per file (in parallel): documents (`lines.rs` splits them and finds lines) into `Rule`s
+//! (`rule.rs` for metadata, facets and lints; `logic.rs` for the detection, filter or
+//! correlation block, compiled by `query::sigma`), test events from SigmaHQ regression data
+//! (`regression.rs`) and from ruledex sidecar files. Then, with every rule of the root at hand: correlation rules are
 //! built over the rules they name, filters and correlations are linked to their rules, and
 //! regression tests go to the rule their `info.yml` names (`links.rs`).
 
 mod lines;
 mod links;
+mod logic;
 mod regression;
 mod rule;
 
