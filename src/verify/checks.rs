@@ -69,6 +69,7 @@ checks! {
     BrokenReference => ("broken_reference", Error, "all", "A referenced macro, lookup, parser, helper, rule, test file or source file is not defined."),
     SigmaTitleLength => ("sigma_title_length", Warning, "sigma", "A Sigma title longer than 110 characters."),
     SigmaTagNamespace => ("sigma_tag_namespace", Warning, "sigma", "A Sigma tag outside the known namespaces or not lower-case."),
+    YaralUnboundVariable => ("yaral_unbound_variable", Error, "chronicle", "A YARA-L match, outcome or condition variable (or a placeholder) that nothing in the rule binds."),
 }
 
 #[cfg(test)]
