@@ -78,6 +78,8 @@ struct Lexer<'a> {
     line: usize,
     /// Byte offset where the current line starts (for columns).
     line_start: usize,
+    /// Last column computed: (byte offset, column), so long lines stay linear.
+    col_cache: std::cell::Cell<(usize, usize)>,
     out: Vec<Token>,
 }
 
@@ -89,6 +91,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
         pos: 0,
         line: 1,
         line_start: 0,
+        col_cache: std::cell::Cell::new((0, 1)),
         out: Vec::new(),
     };
     lx.run()?;
@@ -97,7 +100,14 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
 
 impl<'a> Lexer<'a> {
     fn col_at(&self, pos: usize) -> usize {
-        self.src[self.line_start..pos].chars().count() + 1
+        let (cpos, ccol) = self.col_cache.get();
+        let col = if cpos >= self.line_start && cpos <= pos {
+            ccol + self.src[cpos..pos].chars().count()
+        } else {
+            self.src[self.line_start..pos].chars().count() + 1
+        };
+        self.col_cache.set((pos, col));
+        col
     }
 
     fn err(

@@ -58,7 +58,7 @@ pub fn parse_expr(src: &str) -> Result<Ast, ParseError> {
 }
 
 /// Nesting deeper than this is refused (a hostile file must not overflow the stack).
-const MAX_DEPTH: usize = 200;
+const MAX_DEPTH: usize = 100;
 
 struct Parser<'a> {
     src: &'a str,
@@ -121,6 +121,7 @@ impl<'a> Parser<'a> {
             col,
         }
     }
+    #[inline(never)]
     fn error_at(&self, span: Span, message: impl Into<String>) -> ParseError {
         ParseError {
             line: span.line,
@@ -128,6 +129,7 @@ impl<'a> Parser<'a> {
             message: message.into(),
         }
     }
+    #[inline(never)]
     fn unexpected(&self, wanted: &str) -> ParseError {
         match self.peek() {
             Some(t) => self.error_at(
@@ -439,11 +441,16 @@ impl<'a> Parser<'a> {
     }
 
     fn not(&mut self) -> Result<Ast, ParseError> {
+        self.enter()?;
+        let out = self.not_inner();
+        self.depth -= 1;
+        out
+    }
+
+    fn not_inner(&mut self) -> Result<Ast, ParseError> {
         let start = self.here();
         if self.eat_kw("not") || self.eat_punct("!") {
-            self.enter()?;
             let item = self.not()?;
-            self.depth -= 1;
             return Ok(Ast {
                 span: start.to(item.span),
                 kind: Kind::Not(Box::new(item)),
@@ -543,6 +550,8 @@ impl<'a> Parser<'a> {
 
     fn add(&mut self) -> Result<Ast, ParseError> {
         let mut lhs = self.mul()?;
+        // A long chain builds a deep tree: it counts toward the nesting limit.
+        let mut chain = 0;
         loop {
             let op = if self.peek().is_some_and(|t| t.is_punct("+")) {
                 '+'
@@ -552,6 +561,8 @@ impl<'a> Parser<'a> {
                 break;
             };
             self.i += 1;
+            self.enter()?;
+            chain += 1;
             let rhs = self.mul()?;
             lhs = Ast {
                 span: lhs.span.to(rhs.span),
@@ -562,11 +573,14 @@ impl<'a> Parser<'a> {
                 },
             };
         }
+        self.depth -= chain;
         Ok(lhs)
     }
 
     fn mul(&mut self) -> Result<Ast, ParseError> {
         let mut lhs = self.unary()?;
+        // A long chain builds a deep tree: it counts toward the nesting limit.
+        let mut chain = 0;
         loop {
             let op = if self.peek().is_some_and(|t| t.is_punct("*")) {
                 '*'
@@ -576,6 +590,8 @@ impl<'a> Parser<'a> {
                 break;
             };
             self.i += 1;
+            self.enter()?;
+            chain += 1;
             let rhs = self.unary()?;
             lhs = Ast {
                 span: lhs.span.to(rhs.span),
@@ -586,6 +602,7 @@ impl<'a> Parser<'a> {
                 },
             };
         }
+        self.depth -= chain;
         Ok(lhs)
     }
 
@@ -603,20 +620,83 @@ impl<'a> Parser<'a> {
         self.primary()
     }
 
+    /// Parentheses and calls recurse; everything else is an atom (kept out of this frame so
+    /// each nesting level costs little stack).
     fn primary(&mut self) -> Result<Ast, ParseError> {
         let start = self.here();
+        if self.eat_punct("(") {
+            let inner = self.or()?;
+            self.expect_punct(")")?;
+            return Ok(Ast {
+                span: start.to(self.prev_span()),
+                kind: inner.kind,
+            });
+        }
+        if let Some(name) = self.call_name() {
+            return self.call(start, name);
+        }
+        self.atom(start)
+    }
+
+    /// At `name(` or `a.b.c(`: the dotted name, consumed with its `(`.
+    fn call_name(&mut self) -> Option<String> {
+        let mut j = self.i;
+        let mut name = match self.toks.get(j).map(|t| &t.tok) {
+            Some(Tok::Ident(w)) => w.clone(),
+            _ => return None,
+        };
+        j += 1;
+        loop {
+            match (self.toks.get(j), self.toks.get(j + 1)) {
+                (
+                    Some(d),
+                    Some(Token {
+                        tok: Tok::Ident(part),
+                        ..
+                    }),
+                ) if d.is_punct(".") => {
+                    name.push('.');
+                    name.push_str(part);
+                    j += 2;
+                }
+                (Some(p), _) if p.is_punct("(") => {
+                    self.i = j + 1;
+                    return Some(name);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn call(&mut self, start: Span, name: String) -> Result<Ast, ParseError> {
+        self.enter()?;
+        let mut args = Vec::new();
+        if !self.eat_punct(")") {
+            loop {
+                args.push(self.or()?);
+                if self.eat_punct(")") {
+                    break;
+                }
+                if !self.eat_punct(",") {
+                    return Err(self.unexpected("`,` or `)`"));
+                }
+            }
+        }
+        self.depth -= 1;
+        let nocase = self.eat_kw("nocase");
+        Ok(Ast {
+            span: start.to(self.prev_span()),
+            kind: Kind::Call { name, args, nocase },
+        })
+    }
+
+    /// A value that does not nest: literal, variable, UDM path, `#count`, bare word.
+    #[inline(never)]
+    fn atom(&mut self, start: Span) -> Result<Ast, ParseError> {
         let Some(t) = self.next() else {
             return Err(self.unexpected("a value"));
         };
         let kind = match t.tok {
-            Tok::Punct("(") => {
-                let inner = self.or()?;
-                self.expect_punct(")")?;
-                return Ok(Ast {
-                    span: start.to(self.prev_span()),
-                    kind: inner.kind,
-                });
-            }
             Tok::Str(s) | Tok::Raw(s) => Kind::Str(s),
             Tok::Regex(r) => Kind::Regex {
                 pattern: r,
@@ -625,33 +705,7 @@ impl<'a> Parser<'a> {
             Tok::Num(n) => Kind::Num(n),
             Tok::Count(c) => Kind::Count(c),
             Tok::Var(v) => {
-                let mut path = Vec::new();
-                loop {
-                    if self.peek().is_some_and(|t| t.is_punct(".")) {
-                        match self.peek_at(1).map(|t| t.tok.clone()) {
-                            Some(Tok::Ident(f)) => {
-                                self.i += 2;
-                                path.push(Seg::Field(f));
-                            }
-                            _ => {
-                                self.i += 1;
-                                return Err(self.unexpected("a field name after `.`"));
-                            }
-                        }
-                    } else if !path.is_empty() && self.eat_punct("[") {
-                        match self.next().map(|t| t.tok) {
-                            Some(Tok::Str(k)) | Some(Tok::Raw(k)) => path.push(Seg::Key(k)),
-                            Some(Tok::Num(n)) => path.push(Seg::Index(n)),
-                            _ => {
-                                self.i -= 1;
-                                return Err(self.unexpected("a map key string or an index"));
-                            }
-                        }
-                        self.expect_punct("]")?;
-                    } else {
-                        break;
-                    }
-                }
+                let path = self.path()?;
                 if path.is_empty() {
                     Kind::Var(v)
                 } else {
@@ -669,24 +723,7 @@ impl<'a> Parser<'a> {
                     }
                     self.i += 2;
                 }
-                if self.eat_punct("(") {
-                    self.enter()?;
-                    let mut args = Vec::new();
-                    if !self.eat_punct(")") {
-                        loop {
-                            args.push(self.or()?);
-                            if self.eat_punct(")") {
-                                break;
-                            }
-                            if !self.eat_punct(",") {
-                                return Err(self.unexpected("`,` or `)`"));
-                            }
-                        }
-                    }
-                    self.depth -= 1;
-                    let nocase = self.eat_kw("nocase");
-                    Kind::Call { name, args, nocase }
-                } else if name.eq_ignore_ascii_case("true") {
+                if name.eq_ignore_ascii_case("true") {
                     Kind::Bool(true)
                 } else if name.eq_ignore_ascii_case("false") {
                     Kind::Bool(false)
@@ -708,6 +745,37 @@ impl<'a> Parser<'a> {
             span: start.to(self.prev_span()),
             kind,
         })
+    }
+
+    /// The `.field`, `["key"]` and `[0]` steps after a variable.
+    fn path(&mut self) -> Result<Vec<Seg>, ParseError> {
+        let mut path = Vec::new();
+        loop {
+            if self.peek().is_some_and(|t| t.is_punct(".")) {
+                match self.peek_at(1).map(|t| t.tok.clone()) {
+                    Some(Tok::Ident(f)) => {
+                        self.i += 2;
+                        path.push(Seg::Field(f));
+                    }
+                    _ => {
+                        self.i += 1;
+                        return Err(self.unexpected("a field name after `.`"));
+                    }
+                }
+            } else if !path.is_empty() && self.eat_punct("[") {
+                match self.next().map(|t| t.tok) {
+                    Some(Tok::Str(k)) | Some(Tok::Raw(k)) => path.push(Seg::Key(k)),
+                    Some(Tok::Num(n)) => path.push(Seg::Index(n)),
+                    _ => {
+                        self.i -= 1;
+                        return Err(self.unexpected("a map key string or an index"));
+                    }
+                }
+                self.expect_punct("]")?;
+            } else {
+                return Ok(path);
+            }
+        }
     }
 }
 
