@@ -110,3 +110,86 @@ fn chronicle_corpus() {
         "every file holds at least one rule ({rules} rules from {total} files)"
     );
 }
+
+/// The sample rules under `rules/chronicle` load cleanly and their tests pass (correlation
+/// rules' single-event tests may only be unsupported).
+#[test]
+fn chronicle_sample_rules() {
+    use ruledex::verify::{matcher::run_tests, Outcome};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules/chronicle");
+    let (root, diags) = read_root(0, RootSpec::new(&path)).expect("sample root reads");
+    assert!(diags.is_empty(), "{diags:?}");
+    let files: Vec<_> = root
+        .files
+        .iter()
+        .filter(|f| Chronicle.is_rule_file(f))
+        .collect();
+    let loaded = Chronicle.load(&root, &files);
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    assert_eq!(loaded.rules.len(), files.len());
+    let mut passed = 0;
+    for rule in &loaded.rules {
+        assert!(
+            rule.tests.len() >= 2,
+            "{} needs positive and negative tests",
+            rule.id
+        );
+        assert!(
+            !indicators::of_rule(rule).is_empty(),
+            "{} has indicators",
+            rule.id
+        );
+        let multi = rule
+            .facet_values(ruledex::model::FacetKind::RuleType)
+            .any(|v| v == "multi event");
+        for r in run_tests(rule) {
+            match r.outcome {
+                Outcome::Pass => passed += 1,
+                Outcome::Unsupported if multi => {}
+                _ => panic!(
+                    "{}: test `{}` {:?}: {}",
+                    rule.id, r.name, r.outcome, r.detail
+                ),
+            }
+        }
+    }
+    eprintln!(
+        "chronicle samples: {} rules, {passed} tests pass",
+        loaded.rules.len()
+    );
+    assert!(passed >= 15, "{passed} sample tests pass");
+}
+
+/// Hostile and broken inputs give diagnostics with positions, never a panic.
+#[test]
+fn chronicle_fixtures() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chronicle");
+    let (root, _) = read_root(0, RootSpec::new(&path)).expect("fixture root reads");
+    let files: Vec<_> = root
+        .files
+        .iter()
+        .filter(|f| Chronicle.is_rule_file(f))
+        .collect();
+    let loaded = Chronicle.load(&root, &files);
+    let expect = std::fs::read_to_string(path.join("expected.txt")).expect("expected.txt");
+    let mut got: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let file = d.file.rsplit('/').next().unwrap_or(&d.file).to_string();
+            format!(
+                "{file}:{}:{} {}",
+                d.line,
+                d.column.unwrap_or(0),
+                d.code.id()
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<&str> = expect.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(got, want, "diagnostics of the fixtures");
+    assert!(loaded
+        .diagnostics
+        .iter()
+        .all(|d| !d.message.contains("internal error")));
+}

@@ -276,7 +276,7 @@ impl<'a> Lexer<'a> {
                             start,
                             line,
                             ls,
-                            format!("unexpected character `{ch}`"),
+                            format!("unexpected character {ch:?}"),
                         ));
                     }
                 }

@@ -165,6 +165,24 @@ impl<'a> Parser<'a> {
             Err(self.unexpected(&format!("`{p}`")))
         }
     }
+    /// Fails at `word:` where word is not a section name (a misspelt section).
+    fn check_unknown_section(&self) -> Result<(), ParseError> {
+        if let (Some(t), Some(n)) = (self.peek(), self.peek_at(1)) {
+            if let Tok::Ident(w) = &t.tok {
+                if n.is_punct(":") && !SECTIONS.contains(&w.to_ascii_lowercase().as_str()) {
+                    return Err(self.error_at(
+                        Self::span_of(t),
+                        format!(
+                            "unknown section `{w}:` (sections are {})",
+                            SECTIONS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// True at `name:` where name is a section keyword, or at the closing `}`.
     fn at_section_end(&self) -> bool {
         match self.peek() {
@@ -218,7 +236,12 @@ impl<'a> Parser<'a> {
                 {
                     s.to_ascii_lowercase()
                 }
-                _ => return Err(self.unexpected("a section (`meta:`, `events:`, `match:`, `outcome:`, `condition:`, `options:`) or `}`")),
+                _ => {
+                    self.check_unknown_section()?;
+                    return Err(self.unexpected(
+                        "a section (`meta:`, `events:`, `match:`, `outcome:`, `condition:`, `options:`) or `}`",
+                    ));
+                }
             };
             if rule.sections.contains(&section) {
                 return Err(self.error_at(
@@ -279,6 +302,7 @@ impl<'a> Parser<'a> {
     fn assignments(&mut self) -> Result<Vec<MetaEntry>, ParseError> {
         let mut out = Vec::new();
         while !self.at_section_end() {
+            self.check_unknown_section()?;
             let key_span = self.here();
             let key = match self.next().map(|t| t.tok) {
                 Some(Tok::Ident(k)) => k,
@@ -317,6 +341,7 @@ impl<'a> Parser<'a> {
     fn statements(&mut self) -> Result<Vec<Ast>, ParseError> {
         let mut out = Vec::new();
         while !self.at_section_end() {
+            self.check_unknown_section()?;
             out.push(self.or()?);
         }
         Ok(out)
@@ -393,6 +418,7 @@ impl<'a> Parser<'a> {
     fn outcome(&mut self) -> Result<Vec<OutcomeEntry>, ParseError> {
         let mut out = Vec::new();
         while !self.at_section_end() {
+            self.check_unknown_section()?;
             let start = self.here();
             let var = match self.next().map(|t| t.tok) {
                 Some(Tok::Var(v)) => v,

@@ -180,7 +180,18 @@ fn parse_errors_have_line_and_column() {
             "`}`",
         ),
         ("rule {\n}", 1, 6, "rule name"),
-        ("rule x {\n  evnts:\n    $e.a = 1\n}", 2, 3, "a section"),
+        (
+            "rule x {\n  evnts:\n    $e.a = 1\n}",
+            2,
+            3,
+            "unknown section `evnts:`",
+        ),
+        (
+            "rule x {\n  meta:\n    a = \"b\"\n  evnts:\n    $e.a = 1\n}",
+            4,
+            3,
+            "unknown section",
+        ),
         (
             "rule x {\n  events:\n    $e.a = 1\n}",
             1,
