@@ -152,6 +152,28 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
         }
     }
 
+    // Match variables never take their zero value unless `allow_zero_values = true`:
+    // a field bound to one must be non-empty.
+    let allow_zero = rule
+        .options
+        .iter()
+        .any(|o| o.key.eq_ignore_ascii_case("allow_zero_values") && o.value == "true");
+    if let (Some(m), false) = (&rule.match_section, allow_zero) {
+        for (p, var, side) in &bindings {
+            if !m.vars.iter().any(|(v, _)| v == p) {
+                continue;
+            }
+            if let Kind::Field { path, .. } = &side.kind {
+                let pred = Predicate::field(path_text(path), Op::IsEmpty, Vec::new()).cased(true);
+                let not_empty = Expr::not(Expr::Pred(pred));
+                let filters = per_var.entry(var.clone()).or_default();
+                if !filters.iter().any(|f| same_pred(f, &not_empty)) {
+                    filters.push(not_empty);
+                }
+            }
+        }
+    }
+
     // Reference lists.
     let mut named_lists = BTreeSet::new();
     let mut all_nodes: Vec<&Ast> = rule.events.iter().collect();
@@ -304,6 +326,14 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
         output_fields,
     };
     out
+}
+
+fn same_pred(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Not { item: x }, Expr::Not { item: y }) => same_pred(x, y),
+        (Expr::Pred(p), Expr::Pred(q)) => p == q,
+        _ => false,
+    }
 }
 
 /// Collapses runs of whitespace so multi-line snippets read on one line.

@@ -354,8 +354,24 @@ fn placeholders_bind_and_join() {
     assert_eq!(steps.len(), 2);
     assert!(matches!(&steps[0], Expr::Aggregate { description, .. } if description == "#a > 3"));
     assert!(matches!(&steps[1], Expr::Named { name, .. } if name == "$b"));
-    // Bindings are not filters: each step has only its event type.
-    assert_eq!(preds(&l).len(), 2);
+    // Bindings are not filters: each step has its event type and, for the match variable,
+    // a non-empty bound field (match variables never take zero values by default).
+    let ps: Vec<(String, Op, bool)> = l
+        .detection
+        .expr
+        .predicates()
+        .into_iter()
+        .map(|(p, neg)| (p.field.clone().unwrap_or_default(), p.op, neg))
+        .collect();
+    assert_eq!(
+        ps,
+        vec![
+            ("metadata.event_type".to_string(), Op::Eq, false),
+            ("target.user.userid".to_string(), Op::IsEmpty, true),
+            ("metadata.event_type".to_string(), Op::Eq, false),
+            ("principal.user.userid".to_string(), Op::IsEmpty, true),
+        ]
+    );
     assert_eq!(l.bindings.len(), 2);
     assert_eq!(l.joins.len(), 3, "{:?}", l.joins);
     assert!(l.joins[0].contains("via $user"));
@@ -375,6 +391,19 @@ fn placeholders_bind_and_join() {
 }
 
 #[test]
+fn zero_values_of_match_variables() {
+    let base = "rule z { events: $e.metadata.event_type = \"X\" $e.principal.hostname = $h \
+                match: $h over 1h condition: $e ";
+    let l = lower_src(&format!("{base}}}"));
+    let empty_host = json!({"metadata": {"event_type": "X"}});
+    let host = json!({"metadata": {"event_type": "X"}, "principal": {"hostname": "h1"}});
+    assert_eq!(eval(&l.detection.expr, &empty_host), Verdict::NoMatch);
+    assert_eq!(eval(&l.detection.expr, &host), Verdict::Match);
+    let l = lower_src(&format!("{base} options: allow_zero_values = true }}"));
+    assert_eq!(eval(&l.detection.expr, &empty_host), Verdict::Match);
+}
+
+#[test]
 fn count_and_outcome_conditions_aggregate() {
     let src =
         "rule c { events: $e.metadata.event_type = \"USER_LOGIN\" $e.target.user.userid = $u \
@@ -386,7 +415,8 @@ fn count_and_outcome_conditions_aggregate() {
     };
     assert_eq!(description, "#e > 5 and $n > 2 over 1h by $u");
     assert!(matches!(**item, Expr::Named { .. }));
-    let hit = json!({"metadata": {"event_type": "USER_LOGIN"}});
+    let hit =
+        json!({"metadata": {"event_type": "USER_LOGIN"}, "target": {"user": {"userid": "u"}}});
     assert!(matches!(eval(&l.detection.expr, &hit), Verdict::Unknown(_)));
     // `#e > 0` and a match window alone keep the rule per-event.
     let src = "rule c { events: $e.metadata.event_type = \"X\" $e.a = $u match: $u over 1h condition: #e > 0 }";
