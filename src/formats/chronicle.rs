@@ -149,6 +149,20 @@ impl Ctx<'_> {
                 .for_rule(&ast.name),
             );
         }
+        for (span, reason) in &low.unsupported {
+            let text = file.text.get(span.start..span.end).unwrap_or("");
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            diags.push(
+                Diagnostic::new(
+                    Check::UnsupportedSyntax,
+                    path.clone(),
+                    span.line,
+                    format!("kept as an opaque node ({reason}): {text}"),
+                )
+                .at_column(span.col)
+                .for_rule(&ast.name),
+            );
+        }
         facets(&mut rule, ast, &low);
         if let Some(section) = correlation_section(&file.text, ast, &low, lists) {
             rule.sections.push(section);

@@ -2,6 +2,7 @@
 
 use super::ast::*;
 use crate::model::{Detection, Expr, Op, OutputField, Predicate, Transform, Value};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A variable used where nothing binds it.
@@ -41,6 +42,8 @@ pub struct Lowered {
     pub attack_strings: Vec<String>,
     /// `$risk_score` when it is a constant (`max(35)`).
     pub risk_score: Option<String>,
+    /// Where the rule uses syntax kept opaque (not counting external lists and tables).
+    pub unsupported: Vec<(Span, String)>,
 }
 
 /// Lowers `rule`; `src` is the file text the spans point into; `lists` resolves a
@@ -105,6 +108,7 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
         src,
         lists,
         is_event: &is_event,
+        unsupported: RefCell::new(Vec::new()),
     };
     let mut per_var: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
     let mut extras: Vec<(Option<String>, Expr)> = Vec::new();
@@ -118,10 +122,9 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
             if matches!(c.kind, Kind::Cmp { .. }) {
                 out.joins.push(text(c.span));
             } else {
-                extras.push((
-                    None,
-                    Expr::opaque(text(c.span), "a condition across several event variables"),
-                ));
+                let reason = "a condition across several event variables";
+                lower_ctx.note(c.span, reason);
+                extras.push((None, Expr::opaque(text(c.span), reason)));
             }
             continue;
         }
@@ -134,17 +137,16 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
         let expr = if unresolved.is_empty() {
             lower_ctx.filter(&sub)
         } else {
-            Expr::opaque(
-                text(c.span),
-                format!(
-                    "compares placeholder {} that no event field binds",
-                    unresolved
-                        .iter()
-                        .map(|p| format!("`${p}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
+            let reason = format!(
+                "compares placeholder {} that no event field binds",
+                unresolved
+                    .iter()
+                    .map(|p| format!("`${p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            lower_ctx.note(c.span, &reason);
+            Expr::opaque(text(c.span), reason)
         };
         match owner {
             Some(v) => per_var.entry(v).or_default().push(expr),
@@ -219,6 +221,11 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
         let items = per_var.remove(v).unwrap_or_default();
         Expr::named(format!("${v}"), Expr::all(items))
     };
+    if event_vars.is_empty() {
+        if let Some(first) = rule.events.first() {
+            lower_ctx.note(first.span, "the events section names no event variable");
+        }
+    }
     let mut expr = match event_vars.len() {
         0 => Expr::opaque(
             squash(
@@ -320,6 +327,7 @@ pub fn lower(rule: &RuleAst, src: &str, lists: &dyn Fn(&str) -> Option<Vec<Strin
     }
 
     out.unbound = unbound(rule, &event_vars, &outcome_vars);
+    out.unsupported = lower_ctx.unsupported.into_inner();
     out.event_vars = event_vars;
     out.detection = Detection {
         expr,
@@ -487,6 +495,7 @@ struct Ctx<'a> {
     src: &'a str,
     lists: &'a dyn Fn(&str) -> Option<Vec<String>>,
     is_event: &'a dyn Fn(&str) -> bool,
+    unsupported: RefCell<Vec<(Span, String)>>,
 }
 
 /// A UDM field with an optional case transform, from `$e.path` or `strings.to_lower($e.path)`.
@@ -556,7 +565,19 @@ impl Ctx<'_> {
     fn text(&self, s: Span) -> String {
         squash(self.src.get(s.start..s.end).unwrap_or(""))
     }
+    fn note(&self, span: Span, reason: &str) {
+        self.unsupported
+            .borrow_mut()
+            .push((span, reason.to_string()));
+    }
+    /// Syntax the front end does not map: opaque, and reported.
     fn opaque(&self, a: &Ast, reason: impl Into<String>) -> Expr {
+        let reason = reason.into();
+        self.note(a.span, &reason);
+        Expr::opaque(self.text(a.span), reason)
+    }
+    /// Data outside the rule (a data table, a list not in the root): opaque, not a finding.
+    fn external(&self, a: &Ast, reason: impl Into<String>) -> Expr {
         Expr::opaque(self.text(a.span), reason)
     }
 
@@ -595,13 +616,13 @@ impl Ctx<'_> {
                 nocase,
             } => {
                 if column.is_some() {
-                    return self.opaque(a, format!("data table `%{list}` (external data)"));
+                    return self.external(a, format!("data table `%{list}` (external data)"));
                 }
                 let Some(f) = field_of(item) else {
                     return self.opaque(a, "`in %list` on a computed value");
                 };
                 let Some(values) = (self.lists)(list) else {
-                    return self.opaque(
+                    return self.external(
                         a,
                         format!("reference list `%{list}` is not in the rule root"),
                     );

@@ -589,3 +589,56 @@ fn nesting_at_the_limit() {
         assert!(e.message.contains("nested too deeply"), "{e}");
     }
 }
+
+#[test]
+fn every_prefix_and_deletion_parses_or_errors() {
+    let src = r#"rule p { meta: a = "b" events: $e.metadata.event_type = "X" nocase
+    re.regex($e.f, `a|b`) nocase and not ($e.g in regex %l or any $e.h = /x\/y/)
+    $e.u = $user $e2.v = $user $e.t.seconds < $e2.t.seconds
+    strings.contains(strings.to_lower($e.labels["K k"]), "v") = false
+  match: $user over 10m after $e
+  outcome: $risk_score = max(if($e.x = 1, 10, 0) + -2 * 3 / 1) $o = array_distinct($e.y)
+  condition: #e > 2 and $e2 and $risk_score >= 1 options: allow_zero_values = true }"#;
+    let lists = |_: &str| Some(vec!["a".to_string()]);
+    let cuts = src.char_indices().map(|(i, _)| i).chain([src.len()]);
+    for i in cuts {
+        for text in [
+            src[..i].to_string(),
+            format!(
+                "{}{}",
+                &src[..i],
+                &src[i..].chars().skip(1).collect::<String>()
+            ),
+        ] {
+            match parse_file(&text) {
+                Ok(rules) => {
+                    for r in &rules {
+                        let l = lower(r, &text, &lists);
+                        let _ = l.detection.expr.fully_parsed();
+                    }
+                }
+                Err(e) => assert!(e.line >= 1 && e.col >= 1, "{e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn opaque_syntax_is_reported_with_its_position() {
+    let src = "rule r {\n  events:\n    $e.a = 1\n    re.replace($e.b, `x`, \"\") = \"y\"\n    $e.c in %not_here\n  condition:\n    $e\n}";
+    let l = lower_src(src);
+    let got: Vec<(usize, usize, &str)> = l
+        .unsupported
+        .iter()
+        .map(|(s, r)| (s.line, s.col, r.as_str()))
+        .collect();
+    // The missing reference list is external data, not unsupported syntax.
+    assert_eq!(
+        got,
+        vec![(
+            4,
+            5,
+            "comparison of computed values (functions, arithmetic)"
+        )]
+    );
+}
