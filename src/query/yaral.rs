@@ -17,6 +17,8 @@
 //!   is kept as `Expr::Opaque` with its source text.
 
 pub mod ast;
+mod condition;
+mod filter;
 pub mod lexer;
 pub mod lower;
 pub mod parser;
