@@ -6,6 +6,8 @@ use super::lower::squash;
 use crate::model::{Expr, Op, Predicate, Transform, Value};
 use std::cell::RefCell;
 
+/// What lowering a filter needs: the file text (for opaque snippets), the reference list
+/// resolver, which names are event variables, and the opaque syntax found so far.
 pub(super) struct Ctx<'a> {
     pub src: &'a str,
     pub lists: &'a dyn Fn(&str) -> Option<Vec<String>>,
