@@ -7,7 +7,7 @@
 use super::context::{display_title, paths, Fmt, Shared};
 use super::rule_page::source_url;
 use crate::catalog::Indicator;
-use crate::model::{OutputField, Rule};
+use crate::model::{Language, OutputField, Rule};
 use crate::verify::{Outcome, TestResult};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -36,7 +36,7 @@ struct RuleJson<'a> {
     references: &'a [String],
     created: Option<&'a str>,
     modified: Option<&'a str>,
-    language: Option<&'static str>,
+    language: Option<String>,
     query: Option<&'a str>,
     fully_parsed: bool,
     output_fields: &'a [OutputField],
@@ -76,7 +76,7 @@ fn rule_json<'a>(s: &Shared<'a>, i: usize) -> RuleJson<'a> {
         references: &r.references,
         created: r.created.as_deref(),
         modified: r.modified.as_deref(),
-        language: r.query.as_ref().map(|q| q.language.code_hint()),
+        language: r.query.as_ref().map(|q| language_key(q.language)),
         query: r.query.as_ref().map(|q| q.text.as_str()),
         fully_parsed: r.detection.as_ref().is_some_and(|d| d.expr.fully_parsed()),
         output_fields: r
@@ -102,6 +102,14 @@ fn rule_json<'a>(s: &Shared<'a>, i: usize) -> RuleJson<'a> {
             r.source.line,
         ),
         page: Fmt::Html.file(&paths::rule(s.cat, i)),
+    }
+}
+
+/// The language's stable snake_case key (`sigma_detection`, `spl`, `yara_l`).
+fn language_key(l: Language) -> String {
+    match serde_json::to_value(l) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
@@ -176,9 +184,8 @@ pub fn rules_csv(s: &Shared) -> Result<Vec<u8>, String> {
             r.tactics.join(" "),
             r.query
                 .as_ref()
-                .map(|q| q.language.code_hint())
-                .unwrap_or("")
-                .to_string(),
+                .map(|q| language_key(q.language))
+                .unwrap_or_default(),
             r.created.clone().unwrap_or_default(),
             r.modified.clone().unwrap_or_default(),
             s.cat.indicators[i].len().to_string(),

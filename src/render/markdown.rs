@@ -56,14 +56,23 @@ pub fn to_html(md: &str, shift_headings: usize) -> String {
     sanitizer().clean(&out).to_string()
 }
 
-/// Escapes text for inline Markdown: every ASCII punctuation that can start markup gets a
-/// backslash, `<`/`>` become entities, line breaks become spaces.
+/// Escapes text for inline Markdown: characters that start inline markup get a backslash,
+/// `<`, `>` and `&` become entities, line breaks become spaces, and a start that would
+/// open a block (`#`, `-`, `+`, `1.`) is escaped.
 pub fn md_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    for (i, c) in s.chars().enumerate() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '{' | '}'
-            | '+' | '-' | '.' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | '-' | '+' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')' if digits > 0 && i == digits => {
                 out.push('\\');
                 out.push(c);
             }
@@ -137,6 +146,9 @@ mod tests {
     #[test]
     fn markdown_escapes() {
         assert_eq!(md_text("a|b *c* <x>"), "a\\|b \\*c\\* &lt;x&gt;");
+        assert_eq!(md_text("- a-b.c"), "\\- a-b.c");
+        assert_eq!(md_text("12. x"), "12\\. x");
+        assert_eq!(md_text("# h"), "\\# h");
         assert_eq!(md_code("a|b"), "`a\\|b`");
         assert_eq!(md_code("a`b"), "``a`b``");
         assert_eq!(md_code("`a"), "`` `a ``");

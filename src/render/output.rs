@@ -63,15 +63,22 @@ impl Output {
         }
         let path = self.root.join(rel);
         // Never write through a link planted in the output folder.
-        if let Ok(meta) = fs::symlink_metadata(&path) {
-            if meta.file_type().is_symlink() || meta.is_dir() {
+        let unchanged = match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() || meta.is_dir() => {
                 return Err(format!(
                     "refusing to write {}: it is a link or a folder",
                     path.display()
                 ));
             }
+            // A file with the same bytes is left alone: rebuilds touch only what changed.
+            Ok(meta) => {
+                meta.len() == bytes.len() as u64 && fs::read(&path).is_ok_and(|old| old == bytes)
+            }
+            Err(_) => false,
+        };
+        if !unchanged {
+            fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
-        fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         self.written
             .lock()
             .unwrap_or_else(|e| e.into_inner())
