@@ -222,25 +222,27 @@ fn pred_parts(p: &Predicate) -> (String, Vec<String>) {
     (head, values)
 }
 
+/// How operators read on a page; any other operator shows its key.
+const OP_TEXT: &[(Op, &str)] = &[
+    (Op::Eq, "="),
+    (Op::Glob, "like"),
+    (Op::Regex, "matches"),
+    (Op::Cidr, "in cidr"),
+    (Op::IsNull, "is null"),
+    (Op::IsEmpty, "is empty"),
+    (Op::Gt, ">"),
+    (Op::Gte, ">="),
+    (Op::Lt, "<"),
+    (Op::Lte, "<="),
+];
+
 /// How an operator reads on a page.
 pub fn op_text(op: Op) -> &'static str {
-    match op {
-        Op::Eq => "=",
-        Op::Glob => "like",
-        Op::Contains => "contains",
-        Op::StartsWith => "startswith",
-        Op::EndsWith => "endswith",
-        Op::Regex => "matches",
-        Op::HasTerm => "has",
-        Op::Cidr => "in cidr",
-        Op::Exists => "exists",
-        Op::IsNull => "is null",
-        Op::IsEmpty => "is empty",
-        Op::Gt => ">",
-        Op::Gte => ">=",
-        Op::Lt => "<",
-        Op::Lte => "<=",
-    }
+    OP_TEXT
+        .iter()
+        .find(|(o, _)| *o == op)
+        .map(|(_, t)| *t)
+        .unwrap_or(op.as_str())
 }
 
 fn transform_name(t: Transform) -> &'static str {
