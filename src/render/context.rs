@@ -89,8 +89,10 @@ pub mod paths {
     pub const HOME: &str = "index";
     pub const STATS: &str = "stats";
 
+    /// `rules/<vendor>/<slug>`, the catalog's own rule page path without `.html`.
     pub fn rule(cat: &Catalog, i: usize) -> String {
-        format!("rules/{}/{}", cat.rules[i].vendor.key(), cat.slugs[i])
+        let p = cat.rule_page(i);
+        p.strip_suffix(".html").map(str::to_string).unwrap_or(p)
     }
     pub fn facet_index(kind: FacetKind) -> String {
         format!("{}/index", kind.key())
@@ -192,7 +194,7 @@ pub struct Shared<'a> {
     pub id_pages: Vec<IdPage>,
     /// Index into `id_pages` for each rule that owns its id.
     pub id_page_of_rule: Vec<Option<usize>>,
-    pub report: Report<'a>,
+    pub report: Report,
     pub content: Vec<ContentPage>,
 }
 

@@ -308,6 +308,12 @@ fn facet_info(
             if let Some(n) = names::technique_name(value) {
                 out.push(row("Name", vec![Link::text(n)]));
             }
+            if let Some(st) = names::technique_status(value) {
+                out.push(row("Status in ATT&CK", vec![Link::text(st)]));
+            }
+            if let Some(sm) = names::technique_summary(value) {
+                out.push(row("Summary", vec![Link::text(sm)]));
+            }
             let tactics: Vec<Link> = names::technique_tactics(value)
                 .iter()
                 .map(|t| s.facet_link(links, FacetKind::Tactic, t))

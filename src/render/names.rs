@@ -1,42 +1,41 @@
 //! ATT&CK names shown on pages. Every name the renderer shows comes from these functions,
-//! so the embedded ATT&CK data (`crate::attack`) plugs in here and nowhere else.
+//! which read the embedded ATT&CK data (`crate::attack::db`).
 
-/// Tactic names (enterprise ATT&CK; TA0005 is "Stealth" and TA0112 "Defense Impairment"
-/// since v19).
-const TACTICS: &[(&str, &str)] = &[
-    ("TA0001", "Initial Access"),
-    ("TA0002", "Execution"),
-    ("TA0003", "Persistence"),
-    ("TA0004", "Privilege Escalation"),
-    ("TA0005", "Stealth"),
-    ("TA0006", "Credential Access"),
-    ("TA0007", "Discovery"),
-    ("TA0008", "Lateral Movement"),
-    ("TA0009", "Collection"),
-    ("TA0010", "Exfiltration"),
-    ("TA0011", "Command and Control"),
-    ("TA0040", "Impact"),
-    ("TA0042", "Resource Development"),
-    ("TA0043", "Reconnaissance"),
-    ("TA0112", "Defense Impairment"),
-];
+use crate::attack;
 
-/// The name of a technique (`T1059.001`), when the embedded ATT&CK data knows it.
-pub fn technique_name(_id: &str) -> Option<String> {
-    None
+/// The full name of a technique (`Command and Scripting Interpreter: PowerShell`).
+pub fn technique_name(id: &str) -> Option<String> {
+    attack::db().full_name(id)
 }
 
-/// The tactic ids a technique belongs to, when known.
-pub fn technique_tactics(_id: &str) -> Vec<String> {
-    Vec::new()
+/// The tactic ids a technique belongs to, in matrix order.
+pub fn technique_tactics(id: &str) -> Vec<String> {
+    attack::db()
+        .technique(id)
+        .map(|t| t.tactics.clone())
+        .unwrap_or_default()
 }
 
-/// The name of a tactic (`TA0006`).
+/// One-sentence summary of a technique, when ATT&CK has one.
+pub fn technique_summary(id: &str) -> Option<String> {
+    attack::db().technique(id)?.summary.clone()
+}
+
+/// Whether ATT&CK marks a technique revoked or deprecated (shown as a note).
+pub fn technique_status(id: &str) -> Option<&'static str> {
+    let t = attack::db().technique(id)?;
+    if t.revoked {
+        Some("revoked")
+    } else if t.deprecated {
+        Some("deprecated")
+    } else {
+        None
+    }
+}
+
+/// The name of a tactic (`TA0006` → `Credential Access`).
 pub fn tactic_name(id: &str) -> Option<String> {
-    TACTICS
-        .iter()
-        .find(|(t, _)| *t == id)
-        .map(|(_, n)| n.to_string())
+    attack::db().tactic(id).map(|t| t.name.clone())
 }
 
 /// The ATT&CK page of a technique or tactic id.
@@ -73,5 +72,11 @@ mod tests {
         );
         assert_eq!(mitre_url("T10x"), None);
         assert_eq!(tactic_name("TA0006").as_deref(), Some("Credential Access"));
+        assert_eq!(
+            technique_name("T1059.001").as_deref(),
+            Some("Command and Scripting Interpreter: PowerShell")
+        );
+        assert_eq!(technique_tactics("T1059.001"), vec!["TA0002".to_string()]);
+        assert_eq!(technique_name("T9999"), None);
     }
 }

@@ -56,6 +56,8 @@ pub struct MetaRow {
 pub struct TechniqueRow {
     pub id: Link,
     pub name: Option<String>,
+    /// `revoked` or `deprecated` in ATT&CK.
+    pub status: Option<&'static str>,
     pub mitre: Option<String>,
     pub tactics: Vec<Link>,
 }
@@ -206,6 +208,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             .map(|t| TechniqueRow {
                 id: s.facet_link(&links, FacetKind::Technique, t).retext(t),
                 name: names::technique_name(t),
+                status: names::technique_status(t),
                 mitre: names::mitre_url(t),
                 tactics: names::technique_tactics(t)
                     .iter()
@@ -219,6 +222,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             .map(|t| TechniqueRow {
                 id: s.facet_link(&links, FacetKind::Tactic, t).retext(t),
                 name: names::tactic_name(t),
+                status: None,
                 mitre: names::mitre_url(t),
                 tactics: Vec::new(),
             })
@@ -290,6 +294,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                         Expect::Match => "match".to_string(),
                         Expect::NoMatch => "no match".to_string(),
                         Expect::Count(n) => format!("{n} matching events"),
+                        Expect::AtLeast(n) => format!("at least {n} matching events"),
                     },
                     outcome: match res.outcome {
                         Outcome::Pass => "pass",
