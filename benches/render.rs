@@ -1,6 +1,9 @@
 //! Site rendering on synthetic catalogs of growing size (as Zola does), so the cost per
 //! page is visible. Run: `cargo bench --bench render` (sizes via `RULEDEX_BENCH_SIZES`,
 //! default `1000,10000`; keep the last site with `RULEDEX_BENCH_OUT=/tmp/site`).
+//!
+//! With `RULEDEX_BENCH_ROOTS=path:path...` it loads real rule roots through the pipeline
+//! instead and renders them (load time printed apart), then checks every link.
 
 use ruledex::catalog::Catalog;
 use ruledex::config::Config;
@@ -318,8 +321,31 @@ fn main() {
         "rebuild wall/user/sys s",
         "links s"
     );
-    for n in sizes {
-        let b = build(n);
+    let real = std::env::var("RULEDEX_BENCH_ROOTS").ok().map(|roots| {
+        let specs: Vec<RootSpec> = roots.split(':').map(RootSpec::new).collect();
+        let (b, t) = timed(|| ruledex::pipeline::run(&specs, &()).unwrap());
+        eprintln!(
+            "loaded {} rules in {:.2}s wall",
+            b.catalog.rules.len(),
+            t[0]
+        );
+        b
+    });
+    let builds: Vec<Box<dyn Fn() -> Build>> = match real {
+        Some(b) => {
+            let cell = std::cell::RefCell::new(Some(b));
+            vec![Box::new(move || {
+                cell.borrow_mut().take().expect("used once")
+            })]
+        }
+        None => sizes
+            .iter()
+            .map(|&n| Box::new(move || build(n)) as Box<dyn Fn() -> Build>)
+            .collect(),
+    };
+    for make in builds {
+        let b = make();
+        let n = b.catalog.rules.len();
         let tmp = tempfile::tempdir().unwrap();
         let out = keep.clone().unwrap_or_else(|| tmp.path().join("site"));
         if out.exists() {

@@ -11,6 +11,10 @@
 //! go on their own lines, indented, and a compound child is wrapped in parentheses so the
 //! grouping never depends on precedence. Sequences, aggregations and opaque nodes always
 //! take their own lines; opaque nodes show their source text and the reason.
+//!
+//! Case sensitivity: when most string comparisons of a rule are case-sensitive (KQL, EQL),
+//! the text opens with a note and marks the exceptions `[any case]`; otherwise the
+//! case-sensitive ones are marked `[cased]`.
 
 use crate::model::{Expr, Op, Predicate, Transform, Value};
 
@@ -20,23 +24,39 @@ const STEP: usize = 4;
 
 /// Readable text of a condition tree (no trailing newline).
 pub fn condition(e: &Expr) -> String {
+    let (mut cased, mut uncased) = (0usize, 0usize);
+    for (p, _) in e.predicates() {
+        if has_text(p) {
+            if p.case_sensitive {
+                cased += 1;
+            } else {
+                uncased += 1;
+            }
+        }
+    }
+    let pr = Printer {
+        cased: cased > uncased,
+    };
     let mut lines = Vec::new();
-    block(e, 0, "", &mut lines);
+    if pr.cased {
+        lines.push(CASED_NOTE.to_string());
+    }
+    pr.block(e, 0, "", &mut lines);
     lines.join("\n")
 }
 
+/// First line of the text when comparisons are case-sensitive by default.
+pub const CASED_NOTE: &str = "(comparisons are case-sensitive unless marked [any case])";
+
 /// The text of one predicate on one line: `Image endswith "\cmd.exe"`.
 pub fn predicate(p: &Predicate) -> String {
-    let (head, values) = pred_parts(p);
-    match values.len() {
-        0 => head,
-        1 => format!("{head} {}", values[0]),
-        _ => format!(
-            "{head} {} ({})",
-            if p.all { "all of" } else { "any of" },
-            values.join(", ")
-        ),
-    }
+    Printer { cased: false }.predicate(p)
+}
+
+/// A predicate compares text (case sensitivity matters to it).
+fn has_text(p: &Predicate) -> bool {
+    !matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty)
+        && p.values.iter().any(|v| matches!(v, Value::Str(_)))
 }
 
 /// Binding strength: a child weaker than its parent needs parentheses when inline.
@@ -50,37 +70,6 @@ fn prec(e: &Expr) -> u8 {
     }
 }
 
-/// One-line text, or `None` when the node cannot be written on one line.
-fn inline(e: &Expr) -> Option<String> {
-    let s = match e {
-        Expr::All { items } if items.is_empty() => "true".to_string(),
-        Expr::Any { items } if items.is_empty() => "false".to_string(),
-        Expr::All { items } | Expr::Any { items } if items.len() == 1 => inline(&items[0])?,
-        Expr::All { items } => join_inline(items, " AND ", 2)?,
-        Expr::Any { items } => join_inline(items, " OR ", 1)?,
-        Expr::Not { item } => format!("NOT {}", wrap(item, 3)?),
-        Expr::Pred(p) => predicate(p),
-        Expr::Const { value } => value.to_string(),
-        Expr::Named { name, item } => format!("{name}: {}", wrap(item, 3)?),
-        Expr::Sequence { .. } | Expr::Aggregate { .. } | Expr::Opaque { .. } => return None,
-    };
-    (!s.contains('\n')).then_some(s)
-}
-
-fn wrap(e: &Expr, parent: u8) -> Option<String> {
-    let s = inline(e)?;
-    Some(if prec(e) < parent {
-        format!("({s})")
-    } else {
-        s
-    })
-}
-
-fn join_inline(items: &[Expr], sep: &str, parent: u8) -> Option<String> {
-    let parts: Option<Vec<String>> = items.iter().map(|i| wrap(i, parent + 1)).collect();
-    Some(parts?.join(sep))
-}
-
 fn push(out: &mut Vec<String>, indent: usize, text: &str) {
     out.push(format!("{}{text}", " ".repeat(indent)));
 }
@@ -89,137 +78,195 @@ fn fits(indent: usize, lead: &str, s: &str) -> bool {
     indent + lead.len() + s.chars().count() <= WIDTH
 }
 
-fn block(e: &Expr, indent: usize, lead: &str, out: &mut Vec<String>) {
-    if let Some(s) = inline(e) {
-        if fits(indent, lead, &s) {
-            push(out, indent, &format!("{lead}{s}"));
-            return;
+struct Printer {
+    /// Comparisons are case-sensitive unless marked.
+    cased: bool,
+}
+
+impl Printer {
+    fn predicate(&self, p: &Predicate) -> String {
+        let (head, values) = self.pred_parts(p);
+        match values.len() {
+            0 => head,
+            1 => format!("{head} {}", values[0]),
+            _ => format!(
+                "{head} {} ({})",
+                if p.all { "all of" } else { "any of" },
+                values.join(", ")
+            ),
         }
     }
-    match e {
-        Expr::All { items } | Expr::Any { items } if items.len() == 1 => {
-            block(&items[0], indent, lead, out)
-        }
-        Expr::All { items } | Expr::Any { items } => {
-            let word = if matches!(e, Expr::All { .. }) {
-                "AND "
-            } else {
-                "OR "
-            };
-            let inner = if lead.is_empty() {
-                indent
-            } else {
-                push(out, indent, &format!("{lead}("));
-                indent + STEP
-            };
-            for (i, item) in items.iter().enumerate() {
-                let w = if i == 0 { "" } else { word };
-                child(item, inner, w, out);
+
+    /// One-line text, or `None` when the node cannot be written on one line.
+    fn inline(&self, e: &Expr) -> Option<String> {
+        let s = match e {
+            Expr::All { items } if items.is_empty() => "true".to_string(),
+            Expr::Any { items } if items.is_empty() => "false".to_string(),
+            Expr::All { items } | Expr::Any { items } if items.len() == 1 => {
+                self.inline(&items[0])?
             }
-            if !lead.is_empty() {
-                push(out, indent, ")");
+            Expr::All { items } => self.join_inline(items, " AND ", 2)?,
+            Expr::Any { items } => self.join_inline(items, " OR ", 1)?,
+            Expr::Not { item } => format!("NOT {}", self.wrap(item, 3)?),
+            Expr::Pred(p) => self.predicate(p),
+            Expr::Const { value } => value.to_string(),
+            Expr::Named { name, item } => format!("{name}: {}", self.wrap(item, 3)?),
+            Expr::Sequence { .. } | Expr::Aggregate { .. } | Expr::Opaque { .. } => return None,
+        };
+        (!s.contains('\n')).then_some(s)
+    }
+
+    fn wrap(&self, e: &Expr, parent: u8) -> Option<String> {
+        let s = self.inline(e)?;
+        Some(if prec(e) < parent {
+            format!("({s})")
+        } else {
+            s
+        })
+    }
+
+    fn join_inline(&self, items: &[Expr], sep: &str, parent: u8) -> Option<String> {
+        let parts: Option<Vec<String>> = items.iter().map(|i| self.wrap(i, parent + 1)).collect();
+        Some(parts?.join(sep))
+    }
+
+    fn block(&self, e: &Expr, indent: usize, lead: &str, out: &mut Vec<String>) {
+        if let Some(s) = self.inline(e) {
+            if fits(indent, lead, &s) {
+                push(out, indent, &format!("{lead}{s}"));
+                return;
             }
         }
-        Expr::Not { item } => child(item, indent, &format!("{lead}NOT "), out),
-        Expr::Named { name, item } => {
-            push(out, indent, &format!("{lead}{name}:"));
-            block(item, indent + STEP, "", out);
-        }
-        Expr::Pred(p) => {
-            let (head, values) = pred_parts(p);
-            let quant = match values.len() {
-                0 | 1 => "",
-                _ if p.all => " all of:",
-                _ => " any of:",
-            };
-            if values.len() == 1 {
-                push(out, indent, &format!("{lead}{head}"));
-                push(out, indent + STEP, &values[0]);
-            } else {
+        match e {
+            Expr::All { items } | Expr::Any { items } if items.len() == 1 => {
+                self.block(&items[0], indent, lead, out)
+            }
+            Expr::All { items } | Expr::Any { items } => {
+                let word = if matches!(e, Expr::All { .. }) {
+                    "AND "
+                } else {
+                    "OR "
+                };
+                let inner = if lead.is_empty() {
+                    indent
+                } else {
+                    push(out, indent, &format!("{lead}("));
+                    indent + STEP
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let w = if i == 0 { "" } else { word };
+                    self.child(item, inner, w, out);
+                }
+                if !lead.is_empty() {
+                    push(out, indent, ")");
+                }
+            }
+            Expr::Not { item } => self.child(item, indent, &format!("{lead}NOT "), out),
+            Expr::Named { name, item } => {
+                push(out, indent, &format!("{lead}{name}:"));
+                self.block(item, indent + STEP, "", out);
+            }
+            Expr::Pred(p) => {
+                let (head, values) = self.pred_parts(p);
+                let quant = match values.len() {
+                    0 | 1 => "",
+                    _ if p.all => " all of:",
+                    _ => " any of:",
+                };
                 push(out, indent, &format!("{lead}{head}{quant}"));
                 for v in values {
                     push(out, indent + STEP, &v);
                 }
             }
+            Expr::Sequence {
+                ordered,
+                by,
+                window,
+                steps,
+            } => {
+                let mut head = format!("{lead}SEQUENCE");
+                if !ordered {
+                    head.push_str(" (any order)");
+                }
+                if !by.is_empty() {
+                    head.push_str(&format!(" by {}", by.join(", ")));
+                }
+                if let Some(w) = window {
+                    head.push_str(&format!(" within {w}"));
+                }
+                push(out, indent, &head);
+                for (i, s) in steps.iter().enumerate() {
+                    self.block(s, indent + STEP, &format!("{}. ", i + 1), out);
+                }
+            }
+            Expr::Aggregate { description, item } => {
+                push(
+                    out,
+                    indent,
+                    &format!("{lead}AGGREGATE {} OVER", one_line(description)),
+                );
+                self.block(item, indent + STEP, "", out);
+            }
+            Expr::Opaque { text, reason } => {
+                push(
+                    out,
+                    indent,
+                    &format!("{lead}UNPARSED ({}):", one_line(reason)),
+                );
+                for l in text.trim_end().lines() {
+                    push(out, indent + STEP, l.trim_end());
+                }
+            }
+            // Short leaves always fit; a long constant cannot happen.
+            Expr::Const { value } => push(out, indent, &format!("{lead}{value}")),
         }
-        Expr::Sequence {
-            ordered,
-            by,
-            window,
-            steps,
-        } => {
-            let mut head = format!("{lead}SEQUENCE");
-            if !ordered {
-                head.push_str(" (any order)");
-            }
-            if !by.is_empty() {
-                head.push_str(&format!(" by {}", by.join(", ")));
-            }
-            if let Some(w) = window {
-                head.push_str(&format!(" within {w}"));
-            }
-            push(out, indent, &head);
-            for (i, s) in steps.iter().enumerate() {
-                block(s, indent + STEP, &format!("{}. ", i + 1), out);
-            }
-        }
-        Expr::Aggregate { description, item } => {
-            push(
-                out,
-                indent,
-                &format!("{lead}AGGREGATE {} OVER", one_line(description)),
-            );
-            block(item, indent + STEP, "", out);
-        }
-        Expr::Opaque { text, reason } => {
-            push(
-                out,
-                indent,
-                &format!("{lead}UNPARSED ({}):", one_line(reason)),
-            );
-            for l in text.trim_end().lines() {
-                push(out, indent + STEP, l.trim_end());
-            }
-        }
-        // Short leaves always fit; a long constant cannot happen.
-        Expr::Const { value } => push(out, indent, &format!("{lead}{value}")),
     }
-}
 
-/// A child of AND/OR/NOT: parentheses around a broken compound child.
-fn child(item: &Expr, indent: usize, lead: &str, out: &mut Vec<String>) {
-    if let Some(s) = wrap(item, 3) {
-        if fits(indent, lead, &s) {
-            push(out, indent, &format!("{lead}{s}"));
-            return;
+    /// A child of AND/OR/NOT: a compound child that does not fit on the line goes in
+    /// parentheses on lines of its own, so grouping never rests on precedence.
+    fn child(&self, item: &Expr, indent: usize, lead: &str, out: &mut Vec<String>) {
+        if let Some(s) = self.wrap(item, 3) {
+            if fits(indent, lead, &s) {
+                push(out, indent, &format!("{lead}{s}"));
+                return;
+            }
+        }
+        if prec(item) < 3 {
+            push(out, indent, &format!("{lead}("));
+            self.block(item, indent + STEP, "", out);
+            push(out, indent, ")");
+        } else {
+            self.block(item, indent, lead, out);
         }
     }
-    block(item, indent, lead, out);
-}
 
-/// The field-and-operator head of a predicate and its rendered values.
-fn pred_parts(p: &Predicate) -> (String, Vec<String>) {
-    let mut field = p.field.clone().unwrap_or_else(|| "any field".to_string());
-    if let Some(t) = p.transform {
-        field = format!("{}({field})", transform_name(t));
+    /// The field-and-operator head of a predicate and its rendered values.
+    fn pred_parts(&self, p: &Predicate) -> (String, Vec<String>) {
+        let mut field = p.field.clone().unwrap_or_else(|| "any field".to_string());
+        if let Some(t) = p.transform {
+            field = format!("{}({field})", transform_name(t));
+        }
+        let mut head = format!("{field} {}", op_text(p.op));
+        if has_text(p) && p.case_sensitive != self.cased {
+            head.push_str(if p.case_sensitive {
+                " [cased]"
+            } else {
+                " [any case]"
+            });
+        }
+        let values = if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
+            Vec::new()
+        } else {
+            p.values
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) if p.field_ref => format!("field({s})"),
+                    other => value_text(other),
+                })
+                .collect()
+        };
+        (head, values)
     }
-    let op = op_text(p.op);
-    let mut head = format!("{field} {op}");
-    if p.case_sensitive && !matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
-        head.push_str(" [cased]");
-    }
-    let values = if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
-        Vec::new()
-    } else {
-        p.values
-            .iter()
-            .map(|v| match v {
-                Value::Str(s) if p.field_ref => format!("field({s})"),
-                other => value_text(other),
-            })
-            .collect()
-    };
-    (head, values)
 }
 
 /// How operators read on a page; any other operator shows its key.
@@ -235,6 +282,20 @@ const OP_TEXT: &[(Op, &str)] = &[
     (Op::Lt, "<"),
     (Op::Lte, "<="),
 ];
+
+/// How an indicator's operator key (`contains`, `not glob`) reads on a page.
+pub fn op_key_text(key: &str) -> String {
+    let (not, k) = match key.strip_prefix("not ") {
+        Some(rest) => ("not ", rest),
+        None => ("", key),
+    };
+    let text = OP_TEXT
+        .iter()
+        .find(|(o, _)| o.as_str() == k)
+        .map(|(_, t)| *t)
+        .unwrap_or(k);
+    format!("{not}{text}")
+}
 
 /// How an operator reads on a page.
 pub fn op_text(op: Op) -> &'static str {
@@ -342,6 +403,43 @@ mod tests {
         assert_eq!(lines.last(), Some(&")"));
         assert!(lines.contains(&"    OR b = \"2\""));
         assert!(lines.iter().all(|l| l.len() <= WIDTH));
+    }
+
+    #[test]
+    fn a_broken_compound_first_child_is_parenthesised() {
+        let long: Vec<String> = (0..8).map(|i| format!("service-name-{i}")).collect();
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        // (A OR B) AND C, where A OR B does not fit on one line.
+        let e = Expr::all(vec![
+            Expr::any(vec![
+                p("process.name", Op::Eq, &long),
+                p("process.args", Op::Eq, &long),
+            ]),
+            p("c", Op::Eq, &["1"]),
+        ]);
+        let text = condition(&e);
+        assert!(text.starts_with("(\n    process.name = any of"), "{text}");
+        assert!(text.contains("\n    OR process.args"), "{text}");
+        assert!(text.ends_with("\n)\nAND c = \"1\""), "{text}");
+    }
+
+    #[test]
+    fn case_sensitivity_marks_the_exceptions() {
+        let cased = |f: &str, v: &str, c: bool| {
+            Expr::Pred(Predicate::field(f, Op::Eq, vec![Value::str(v)]).cased(c))
+        };
+        let e = Expr::all(vec![
+            cased("a", "x", true),
+            cased("b", "y", true),
+            cased("c", "z", false),
+            Expr::Pred(Predicate::field("n", Op::Gt, vec![Value::Num(2.0)]).cased(true)),
+        ]);
+        assert_eq!(
+            condition(&e),
+            format!("{CASED_NOTE}\na = \"x\" AND b = \"y\" AND c = [any case] \"z\" AND n > 2")
+        );
+        let e = Expr::all(vec![cased("a", "x", false), cased("b", "y", true)]);
+        assert_eq!(condition(&e), "a = \"x\" AND b = [cased] \"y\"");
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub struct Code<'a> {
 #[derive(Serialize)]
 pub struct IndicatorRow<'a> {
     pub field: &'a str,
-    pub op: &'a str,
+    pub op: String,
     pub value: &'a str,
     pub case_sensitive: bool,
     pub count: usize,
@@ -248,7 +248,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             .iter()
             .map(|ind| IndicatorRow {
                 field: &ind.field,
-                op: &ind.op,
+                op: condition::op_key_text(&ind.op),
                 value: &ind.value,
                 case_sensitive: ind.case_sensitive,
                 count: ind.count,
