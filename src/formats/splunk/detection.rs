@@ -29,7 +29,7 @@ const TYPES: &[&str] = &[
     "Investigation",
 ];
 /// Narratives longer than this are cut on the rule page (the story page has them whole).
-const NARRATIVE_CHARS: usize = 600;
+const NARRATIVE_CHARS: usize = 400;
 
 /// Diagnostics of one file, with its display path.
 struct Diags {

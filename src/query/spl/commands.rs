@@ -880,14 +880,10 @@ fn field_list(toks: &[Token], by_clause: bool) -> Vec<String> {
             i += 3;
             continue;
         }
-        match &toks[i].tok {
-            Tok::Word(w) | Tok::Str(w) => {
-                if !(by_clause && w.eq_ignore_ascii_case("by")) {
-                    out.push(w.clone());
-                }
+        if let Tok::Word(w) | Tok::Str(w) = &toks[i].tok {
+            if !(by_clause && w.eq_ignore_ascii_case("by")) {
+                out.push(w.clone());
             }
-            Tok::Op(",") => {}
-            _ => {}
         }
         i += 1;
     }

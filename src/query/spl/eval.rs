@@ -35,12 +35,11 @@ pub struct Node {
 pub struct Parser<'a> {
     toks: &'a [Token],
     pos: usize,
-    src: &'a str,
 }
 
 /// Parses a whole eval expression.
 pub fn parse(toks: &[Token], src: &str) -> Result<Node, ParseError> {
-    let mut p = Parser { toks, pos: 0, src };
+    let mut p = Parser { toks, pos: 0 };
     let n = p.or()?;
     if let Some(t) = p.toks.get(p.pos) {
         return Err(ParseError {
@@ -65,7 +64,11 @@ impl<'a> Parser<'a> {
             .unwrap_or(0)
     }
     fn fail<T>(&self, message: &str) -> Result<T, ParseError> {
-        let pos = self.peek().map(|t| t.start).unwrap_or(self.src.len());
+        let pos = self
+            .peek()
+            .map(|t| t.start)
+            .or_else(|| self.toks.last().map(|t| t.end))
+            .unwrap_or(0);
         Err(ParseError {
             pos,
             message: message.to_string(),

@@ -64,11 +64,8 @@ pub fn split(text: &str) -> Vec<Stage<'_>> {
         let (name, args, args_start) = if implied {
             ("search".to_string(), trimmed, start)
         } else {
-            let name_len = if trimmed.starts_with('`') {
-                trimmed[1..]
-                    .find('`')
-                    .map(|p| p + 2)
-                    .unwrap_or(trimmed.len())
+            let name_len = if let Some(rest) = trimmed.strip_prefix('`') {
+                rest.find('`').map(|p| p + 2).unwrap_or(trimmed.len())
             } else {
                 trimmed
                     .find(|c: char| c.is_whitespace() || c == '[' || c == '(')

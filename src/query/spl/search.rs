@@ -104,21 +104,29 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 continue;
             }
-            items.push(self.or_expr()?);
+            match self.or_expr()? {
+                Expr::All { items: inner } => items.extend(inner),
+                e => items.push(e),
+            }
         }
         items.retain(|e| !matches!(e, Expr::Const { value: true }));
         Ok(Expr::all(items))
     }
 
     fn or_expr(&mut self) -> Result<Expr, ParseError> {
-        let mut items = vec![self.not_expr()?];
+        let mut items = Vec::new();
+        let mut push = |e: Expr| match e {
+            Expr::Any { items: inner } => items.extend(inner),
+            e => items.push(e),
+        };
+        push(self.not_expr()?);
         while self.peek().and_then(Token::word) == Some("OR") {
             self.pos += 1;
             if self.at_end() {
                 let t = self.toks.get(self.pos - 1).unwrap_or(&self.toks[0]);
                 return Err(err(t, "`OR` needs a term after it".into()));
             }
-            items.push(self.not_expr()?);
+            push(self.not_expr()?);
         }
         if items
             .iter()
@@ -147,7 +155,7 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> Result<Expr, ParseError> {
         let Some(t) = self.next() else {
             return Err(ParseError {
-                pos: self.src.len(),
+                pos: self.toks.last().map(|t| t.end).unwrap_or(0),
                 message: "unexpected end of search".into(),
             });
         };
