@@ -9,9 +9,14 @@
 
 pub mod attack;
 pub mod catalog;
+pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod discover;
 pub mod formats;
 pub mod model;
+pub mod pipeline;
 pub mod query;
+pub mod render;
+pub mod serve;
 pub mod verify;

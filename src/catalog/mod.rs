@@ -70,6 +70,15 @@ impl Catalog {
             .unwrap_or(&[])
     }
 
+    /// Site-relative path of a rule's HTML page (the Markdown twin swaps `.html` for `.md`).
+    pub fn rule_page(&self, i: usize) -> String {
+        format!(
+            "rules/{}/{}.html",
+            self.rules[i].vendor.key(),
+            self.slugs[i]
+        )
+    }
+
     pub fn find(&self, vendor: Vendor, id: &str) -> Option<usize> {
         self.by_id.get(&(vendor, id.to_string())).copied()
     }

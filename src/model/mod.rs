@@ -354,6 +354,9 @@ pub enum Expect {
     NoMatch,
     /// Exactly this many of the events match.
     Count(usize),
+    /// At least this many of the events match (SigmaHQ regression data: the rule fires on
+    /// the recorded log).
+    AtLeast(usize),
 }
 
 /// A detection rule of any vendor, as loaded from its file(s).
@@ -392,6 +395,9 @@ pub struct Rule {
     pub raw_format: String,
     /// Other source files shown on the page (a Panther rule's Python), as (path, text, hint).
     pub companions: Vec<(String, String, String)>,
+    /// Root-relative paths of support files the rule's logic depends on (macros, helpers,
+    /// parsers, reference lists), so `check --changed-since` re-checks dependants.
+    pub dependencies: Vec<String>,
 }
 
 impl Rule {
@@ -420,6 +426,7 @@ impl Rule {
             raw: String::new(),
             raw_format: String::new(),
             companions: Vec::new(),
+            dependencies: Vec::new(),
         }
     }
 
