@@ -10,7 +10,7 @@
 use super::lexer::{self, Mode, Tok, Token};
 use super::pipeline::{self, Stage};
 use super::{eval, search, Issue, ParseError, Parsed};
-use crate::model::{Detection, Expr, Op, OutputField, Predicate, Value};
+use crate::model::{Detection, Expr, Op, OutputField, Predicate, Transform, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a field's value comes from at some point of the pipeline.
@@ -23,6 +23,8 @@ enum Origin {
     Aggregate(String),
     /// Computed by a command (`eval`, `rex`, `lookup x`).
     Derived(String),
+    /// `eval x = lower(field)` (or `upper`, `len`): the event's field, transformed.
+    Transformed(String, Transform),
 }
 
 /// The fields known at one point of the pipeline.
@@ -34,8 +36,11 @@ struct Env {
     closed: bool,
     /// Renames applied to event fields, in order (patterns with at most one `*`).
     renames: Vec<(String, String)>,
-    /// A command made every unknown field a computed one (`apply`, `foreach`).
+    /// A command added fields the search does not name (`apply`, `foreach`, a `lookup`
+    /// without `OUTPUT`): fields not seen before it may come from that command.
     taint: Option<String>,
+    /// Fields named by earlier filters (so they come from the event).
+    seen: BTreeSet<String>,
 }
 
 impl Env {
@@ -46,7 +51,7 @@ impl Env {
         if self.closed {
             return Origin::Aggregate(String::new());
         }
-        if let Some(t) = &self.taint {
+        if let Some(t) = self.taint.as_ref().filter(|_| !self.seen.contains(name)) {
             return Origin::Derived(t.clone());
         }
         let mut n = name.to_string();
@@ -161,6 +166,7 @@ impl<'a> Run<'a> {
                         Some("aggregate".to_string()),
                     ),
                     Origin::Derived(c) => (None, Some(format!("computed by `{c}`"))),
+                    Origin::Transformed(f, _) => (Some(f), Some("computed by `eval`".into())),
                 };
                 OutputField { name, source, note }
             })
@@ -361,7 +367,7 @@ impl<'a> Run<'a> {
                     .push(Expr::opaque(text, format!("macro `{m}` is not defined")));
                 i += 1;
             } else if toks.get(i + 1).is_some_and(|n| n.is_op("=")) {
-                i += 3; // an option: summariesonly=t
+                i = skip_option(&toks, i); // an option: summariesonly=t
             } else {
                 let (agg, next) = aggregation(&toks, i, self.text);
                 if let Some(a) = agg {
@@ -388,7 +394,7 @@ impl<'a> Run<'a> {
                 break;
             }
             if toks.get(i + 1).is_some_and(|n| n.is_op("=")) {
-                i += 3;
+                i = skip_option(&toks, i);
                 continue;
             }
             let (agg, next) = aggregation(&toks, i, self.text);
@@ -448,8 +454,7 @@ impl<'a> Run<'a> {
         self.env = Env {
             known,
             closed: true,
-            renames: Vec::new(),
-            taint: None,
+            ..Env::default()
         };
         self.outputs = outputs;
         self.last_aggregation = Some(stage.text.to_string());
@@ -486,7 +491,7 @@ impl<'a> Run<'a> {
                 if t.is_kw("type") {
                     kind = toks.get(i + 2).and_then(tok_text).unwrap_or_default();
                 }
-                i += 3;
+                i = skip_option(&toks, i);
                 continue;
             }
             if let Some(w) = tok_text(t) {
@@ -600,6 +605,21 @@ impl<'a> Run<'a> {
                 [one] if is_field_token(one, None) => {
                     self.env.resolve(&tok_text(one).unwrap_or_default())
                 }
+                [func, open, arg, close]
+                    if open.is_op("(") && close.is_op(")") && is_field_token(arg, None) =>
+                {
+                    let tr = match func.word().map(str::to_ascii_lowercase).as_deref() {
+                        Some("lower") => Some(Transform::Lower),
+                        Some("upper") => Some(Transform::Upper),
+                        Some("len") => Some(Transform::Length),
+                        _ => None,
+                    };
+                    match (tr, self.env.resolve(&tok_text(arg).unwrap_or_default())) {
+                        (Some(tr), Origin::Event(f)) => Origin::Transformed(f, tr),
+                        (_, Origin::Aggregate(_)) => Origin::Aggregate(format!("eval {name}")),
+                        _ => Origin::Derived("eval".into()),
+                    }
+                }
                 _ => {
                     let mut origin = Origin::Derived("eval".into());
                     for (i, t) in rhs.iter().enumerate() {
@@ -669,6 +689,8 @@ impl<'a> Run<'a> {
             .iter()
             .position(|t| t.is_kw("output") || t.is_kw("outputnew"))
         else {
+            // Every column of the lookup is added, under names the search does not list.
+            self.env.taint = Some(cmd);
             return;
         };
         let outs = field_list(&toks[out + 1..], false);
@@ -771,7 +793,9 @@ impl<'a> Run<'a> {
         };
         let mut stateful = false;
         let mut derived = BTreeSet::new();
+        let mut named = Vec::new();
         for c in conjuncts {
+            named.extend(c.predicates().iter().filter_map(|(p, _)| p.field.clone()));
             let mut class = Class::Event;
             let c = self.rewrite(c, &mut class);
             match class {
@@ -782,6 +806,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        self.env.seen.extend(named);
         if !derived.is_empty() {
             let list: Vec<String> = derived.into_iter().collect();
             self.opaque(stage, format!("filters on {}", list.join(", ")));
@@ -819,6 +844,14 @@ impl<'a> Run<'a> {
                             note(Class::Derived(f.clone(), cmd), class);
                             p.field = Some(f);
                         }
+                        Origin::Transformed(o, tr) if p.transform.is_none() => {
+                            p.field = Some(o);
+                            p.transform = Some(tr);
+                        }
+                        Origin::Transformed(..) => {
+                            note(Class::Derived(f.clone(), "eval".into()), class);
+                            p.field = Some(f);
+                        }
                     }
                 }
                 if p.field_ref {
@@ -828,6 +861,9 @@ impl<'a> Run<'a> {
                             Origin::Event(o) => *v = Value::Str(o),
                             Origin::Aggregate(_) => note(Class::Aggregate, class),
                             Origin::Derived(cmd) => note(Class::Derived(name, cmd), class),
+                            Origin::Transformed(..) => {
+                                note(Class::Derived(name, "eval".into()), class)
+                            }
                         }
                     }
                 }
@@ -870,6 +906,28 @@ fn tok_text(t: &Token) -> Option<String> {
     }
 }
 
+/// The index after the option `name=value` at `i`; a parenthesised value
+/// (`startswith=(EventCode=1 ...)`) is skipped whole.
+fn skip_option(toks: &[Token], i: usize) -> usize {
+    let mut j = i + 2;
+    if toks.get(j).is_some_and(|t| t.is_op("(")) {
+        let mut depth = 0i32;
+        while j < toks.len() {
+            if toks[j].is_op("(") {
+                depth += 1;
+            } else if toks[j].is_op(")") {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            j += 1;
+        }
+        return j;
+    }
+    j + 1
+}
+
 /// Field names of a `by` clause or a field list: words and strings; options such as
 /// `span=1h` skipped.
 fn field_list(toks: &[Token], by_clause: bool) -> Vec<String> {
@@ -877,7 +935,7 @@ fn field_list(toks: &[Token], by_clause: bool) -> Vec<String> {
     let mut i = 0;
     while i < toks.len() {
         if toks.get(i + 1).is_some_and(|n| n.is_op("=")) {
-            i += 3;
+            i = skip_option(toks, i);
             continue;
         }
         if let Tok::Word(w) | Tok::Str(w) = &toks[i].tok {

@@ -16,6 +16,21 @@ pub struct Stage<'a> {
     pub implied: bool,
 }
 
+/// Commands that produce results rather than filter them.
+const GENERATING: &[&str] = &[
+    "tstats",
+    "mstats",
+    "inputlookup",
+    "makeresults",
+    "rest",
+    "metadata",
+    "datamodel",
+    "pivot",
+    "loadjob",
+    "savedsearch",
+    "multisearch",
+];
+
 /// The stages of `text`; empty stages (left by empty tuning macros) are dropped.
 pub fn split(text: &str) -> Vec<Stage<'_>> {
     let b = text.as_bytes();
@@ -49,7 +64,15 @@ pub fn split(text: &str) -> Vec<Stage<'_>> {
         i += 1;
     }
     bounds.push((start, text.len()));
-    let leading_pipe = text.trim_start().starts_with('|');
+    // A subsearch may start with a generating command without its pipe: `[mstats ...]`.
+    let first_word = text
+        .trim_start()
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let leading_pipe =
+        text.trim_start().starts_with('|') || GENERATING.contains(&first_word.as_str());
     let mut out = Vec::new();
     for (n, (s, e)) in bounds.into_iter().enumerate() {
         let Some(raw) = text.get(s..e.min(text.len())) else {

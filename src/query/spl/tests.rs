@@ -397,7 +397,7 @@ fn thresholds_on_aggregates_are_stateful() {
 #[test]
 fn filters_on_computed_fields_are_opaque() {
     let got = parse(
-        r#"a=1 | eval n=len(cmd) | rex field=x "(?<who>\w+)@" | where n > 5 | search who=root"#,
+        r#"a=1 | eval n=len(cmd)+1 | rex field=x "(?<who>\w+)@" | where n > 5 | search who=root"#,
     );
     let Expr::All { items } = &got.detection.expr else {
         panic!()
@@ -541,4 +541,43 @@ fn hostile_inputs_do_not_panic() {
     }
     let deep = format!("{}a=1{}", "(".repeat(200), ")".repeat(200));
     assert!(parse(&deep).detection.expr.fully_parsed());
+}
+
+#[test]
+fn options_with_parentheses_and_generating_subsearches() {
+    let e = expr(
+        "EventCode=5136 | transaction ObjectDN startswith=(EventCode=5136 Op=\"a\") \
+         endswith=(Op=\"b\") | where duration < 300",
+    );
+    let Expr::Aggregate { item, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(item.predicates().len(), 1);
+    // `[mstats ...]` starts with a generating command even without its pipe.
+    let stages = pipeline::split("mstats count where index=m by host");
+    assert_eq!(stages[0].name, "mstats");
+}
+
+#[test]
+fn lookups_without_output_may_add_any_field() {
+    let got = parse("EventCode=4698 | lookup ut_shannon_lookup word as Task_Name | where ut_shannon > 3 AND EventCode=4698");
+    let Expr::All { items } = &got.detection.expr else {
+        panic!("{:?}", got.detection.expr)
+    };
+    // The field named before the lookup is still the event's; the new one is opaque.
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(
+        matches!(&items[2], Expr::Opaque { reason, .. } if reason.contains("lookup ut_shannon_lookup")),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn eval_lower_upper_len_become_transforms() {
+    let e = expr("a=1 | eval l=lower(Image), n = len(cmd) | where l=\"c:\\\\x.exe\" AND n > 3");
+    assert!(e.fully_parsed(), "{e:?}");
+    let ev = json!({"a": 1, "Image": "C:\\X.EXE", "cmd": "abcd"});
+    assert_eq!(matches(&e, ev), Verdict::Match);
+    let ev = json!({"a": 1, "Image": "C:\\X.EXE", "cmd": "ab"});
+    assert_eq!(matches(&e, ev), Verdict::NoMatch);
 }
