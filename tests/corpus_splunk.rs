@@ -102,13 +102,12 @@ fn splunk_corpus_figures() {
     let mut unresolved: BTreeMap<String, usize> = BTreeMap::new();
     for d in &loaded.diagnostics {
         if d.code == Check::BrokenReference && d.message.starts_with("macro `") {
-            let key = d.message.split(" (").nth(1).unwrap_or("").split(')').next();
+            // "macro `call` (key): reason"
             let key = d
                 .message
                 .split_once("` (")
-                .and_then(|(_, r)| r.split_once("): "))
+                .and_then(|(_, rest)| rest.split_once("): "))
                 .map(|(k, _)| k.to_string())
-                .or(key.map(str::to_string))
                 .unwrap_or_default();
             *unresolved.entry(key).or_default() += 1;
         }
@@ -170,4 +169,9 @@ fn splunk_corpus_figures() {
         );
     }
     assert!(remote > 1000, "ESCU tests are reported as remote data");
+    assert!(
+        pct(fully, live.len()) >= 80.0,
+        "only {fully} of {} live detections are fully parsed",
+        live.len()
+    );
 }

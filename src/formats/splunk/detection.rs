@@ -28,6 +28,50 @@ const TYPES: &[&str] = &[
     "Baseline",
     "Investigation",
 ];
+/// Macros and lookups ESCU detections use that ship with other Splunk apps (contentctl
+/// ignores them for that reason); named in the broken-reference message.
+const EXTERNAL: &[(&str, &str)] = &[
+    (
+        "get_asset",
+        "SA-IdentityManagement (Splunk Enterprise Security)",
+    ),
+    (
+        "get_risk_severity",
+        "SA-ThreatIntelligence (Splunk Enterprise Security)",
+    ),
+    ("cim_corporate_web_domain_search", "Splunk_SA_CIM"),
+    ("ut_shannon_lookup", "the URL Toolbox app"),
+    (
+        "identity_lookup_expanded",
+        "the Asset and Identity Framework (Splunk Enterprise Security)",
+    ),
+    (
+        "asset_lookup_by_str",
+        "the Asset and Identity Framework (Splunk Enterprise Security)",
+    ),
+    (
+        "cim_corporate_web_domain_lookup",
+        "the Asset and Identity Framework (Splunk Enterprise Security)",
+    ),
+    (
+        "alexa_lookup_by_str",
+        "the Asset and Identity Framework (Splunk Enterprise Security)",
+    ),
+    (
+        "interesting_ports_lookup",
+        "the Asset and Identity Framework (Splunk Enterprise Security)",
+    ),
+    ("admon_groups_def", "SA-admon"),
+];
+
+fn shipped_with(name: &str) -> String {
+    EXTERNAL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, app)| format!("; it ships with {app}"))
+        .unwrap_or_default()
+}
+
 /// Narratives longer than this are cut on the rule page (the story page has them whole).
 const NARRATIVE_CHARS: usize = 400;
 
@@ -202,6 +246,18 @@ pub fn load(root: &Root, file: &SourceFile, repo: &Repo) -> Loaded {
             }
         }
     }
+    for (key, title) in [
+        ("how_to_implement", "How to implement"),
+        ("known_false_positives", "Known false positives"),
+    ] {
+        if let Some(t) = scalar(doc.get(key)).filter(|t| !t.trim().is_empty()) {
+            rule.sections.push(Section {
+                title: title.into(),
+                markdown: t,
+            });
+        }
+    }
+
     for name in str_list(tags.get("analytic_story")) {
         rule.facet(FacetKind::Story, name.as_str());
         match repo.stories.get(&name) {
@@ -216,18 +272,6 @@ pub fn load(root: &Root, file: &SourceFile, repo: &Repo) -> Loaded {
                     format!("analytic story `{name}` is not defined in stories/"),
                 );
             }
-        }
-    }
-
-    for (key, title) in [
-        ("how_to_implement", "How to implement"),
-        ("known_false_positives", "Known false positives"),
-    ] {
-        if let Some(t) = scalar(doc.get(key)).filter(|t| !t.trim().is_empty()) {
-            rule.sections.push(Section {
-                title: title.into(),
-                markdown: t,
-            });
         }
     }
 
@@ -265,6 +309,23 @@ fn techniques(rule: &mut Rule, tags: &J, text: &str, d: &mut Diags) {
                 AttackRef::Technique(t) if !rule.techniques.contains(&t) => rule.techniques.push(t),
                 AttackRef::Tactic(t) if !rule.tactics.contains(&t) => rule.tactics.push(t),
                 _ => {}
+            }
+        }
+    }
+    // ESCU files name techniques only; contentctl derives the tactics from ATT&CK.
+    let db = crate::attack::db();
+    for t in &rule.techniques {
+        let id = match db.resolve(t) {
+            crate::attack::Resolution::Revoked { new: Some(n), .. } => n,
+            _ => t.clone(),
+        };
+        for tactic in db
+            .technique(&id)
+            .map(|x| x.tactics.clone())
+            .unwrap_or_default()
+        {
+            if !rule.tactics.contains(&tactic) {
+                rule.tactics.push(tactic);
             }
         }
     }
@@ -424,7 +485,13 @@ fn spl_logic(
         let diag = d.push(
             Check::BrokenReference,
             line,
-            format!("macro `{}` ({}): {}", u.call, u.key(), u.reason),
+            format!(
+                "macro `{}` ({}): {}{}",
+                u.call,
+                u.key(),
+                u.reason,
+                shipped_with(&u.name)
+            ),
         );
         if let Some(c) = col {
             *diag = diag.clone().at_column(c);
@@ -466,7 +533,10 @@ fn spl_logic(
                 d.push(
                     Check::BrokenReference,
                     line,
-                    format!("lookup `{name}` is not defined in lookups/"),
+                    format!(
+                        "lookup `{name}` is not defined in lookups/{}",
+                        shipped_with(name)
+                    ),
                 );
             }
         }
@@ -494,7 +564,12 @@ fn spl_logic(
     if x.text.trim() != search.trim() {
         rule.sections.push(Section {
             title: "Search with macros expanded".into(),
-            markdown: format!("```spl\n{}\n```", x.text.trim()),
+            markdown: format!(
+                "```spl\n{}\n```",
+                x.text
+                    .trim()
+                    .trim_end_matches(|c: char| c == '|' || c.is_whitespace())
+            ),
         });
     }
     rule.detection = Some(parsed.detection);

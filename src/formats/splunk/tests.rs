@@ -87,6 +87,9 @@ fn detections_carry_the_repository_context() {
     assert_eq!(okta.id, "4f1c8b2e-93d7-4a60-b5e2-7d0a1c6e9f38");
     assert_eq!(okta.severity, Some(Severity::High)); // risk score 64
     assert_eq!(okta.techniques, vec!["T1098", "T1528"]);
+    // Tactics come from ATT&CK, as contentctl derives them: T1098 persistence and
+    // privilege escalation, T1528 credential access.
+    assert_eq!(okta.tactics, vec!["TA0003", "TA0004", "TA0006"]);
     assert_eq!(facets(okta, FacetKind::DataModel), vec!["Change"]);
     assert_eq!(facets(okta, FacetKind::DataSource), vec!["Okta"]);
     assert_eq!(
