@@ -480,7 +480,11 @@ fn spl_logic(
     let anchor = SearchAnchor::find(&file.text);
     let at = |orig: usize| anchor.as_ref().map(|a| a.locate(orig)).unwrap_or((1, None));
 
+    let mut reported = std::collections::BTreeSet::new();
     for u in &x.unresolved {
+        if !reported.insert(u.call.clone()) {
+            continue; // one finding per call text
+        }
         let (line, col) = at(u.pos);
         let diag = d.push(
             Check::BrokenReference,

@@ -113,6 +113,8 @@ enum Class {
 
 pub struct Run<'a> {
     text: &'a str,
+    /// Subsearch nesting of this pipeline.
+    depth: usize,
     filters: Vec<Expr>,
     /// Stateful steps that decide the outcome (aggregation plus a filter on its output).
     stateful: Vec<String>,
@@ -124,9 +126,26 @@ pub struct Run<'a> {
     issues: Vec<Issue>,
 }
 
+/// Subsearches nested deeper than this are left opaque.
+const MAX_SUBSEARCH_DEPTH: usize = 8;
+
 /// Interprets the expanded search `text`.
 pub fn run(text: &str) -> Parsed {
+    run_at(text, 0)
+}
+
+fn run_at(text: &str, depth: usize) -> Parsed {
+    if depth > MAX_SUBSEARCH_DEPTH {
+        return Parsed {
+            detection: Detection {
+                expr: Expr::opaque(text, "subsearches nested too deeply"),
+                output_fields: Vec::new(),
+            },
+            ..Parsed::default()
+        };
+    }
     let mut r = Run {
+        depth,
         text,
         filters: Vec::new(),
         stateful: Vec::new(),
@@ -465,7 +484,10 @@ impl<'a> Run<'a> {
         let mut out = Vec::new();
         for t in toks {
             if let Tok::Sub(inner) = &t.tok {
-                let mut p = run(inner.trim_start_matches(|c: char| c.is_whitespace()));
+                let mut p = run_at(
+                    inner.trim_start_matches(|c: char| c.is_whitespace()),
+                    self.depth + 1,
+                );
                 let shift = t.start + 1 + (inner.len() - inner.trim_start().len());
                 for i in p.issues.iter_mut() {
                     i.pos += shift;

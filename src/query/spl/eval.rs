@@ -35,11 +35,17 @@ pub struct Node {
 pub struct Parser<'a> {
     toks: &'a [Token],
     pos: usize,
+    /// Current nesting (parentheses, calls, `NOT`s, unary minus).
+    depth: usize,
 }
 
 /// Parses a whole eval expression.
 pub fn parse(toks: &[Token], src: &str) -> Result<Node, ParseError> {
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let n = p.or()?;
     if let Some(t) = p.toks.get(p.pos) {
         return Err(ParseError {
@@ -107,7 +113,23 @@ impl<'a> Parser<'a> {
     }
 
     fn or(&mut self) -> Result<Node, ParseError> {
-        self.binary(&["OR"], Self::xor)
+        self.nested(|p| p.binary(&["OR"], Self::xor))
+    }
+    /// Runs `f` one level deeper, refusing hostile nesting.
+    fn nested(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<Node, ParseError>,
+    ) -> Result<Node, ParseError> {
+        self.depth += 1;
+        if self.depth > search::MAX_NESTING {
+            return self.fail(&format!(
+                "nested more than {} levels deep",
+                search::MAX_NESTING
+            ));
+        }
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
     fn xor(&mut self) -> Result<Node, ParseError> {
         self.binary(&["XOR"], Self::and)
@@ -119,7 +141,7 @@ impl<'a> Parser<'a> {
         if self.kw("NOT") {
             let start = self.peek().map(|t| t.start).unwrap_or(0);
             self.pos += 1;
-            let inner = self.not()?;
+            let inner = self.nested(Self::not)?;
             let end = inner.end;
             return Ok(Node {
                 e: E::Not(Box::new(inner)),
@@ -180,7 +202,7 @@ impl<'a> Parser<'a> {
         if self.peek().is_some_and(|t| t.is_op("-")) {
             let start = self.peek().map(|t| t.start).unwrap_or(0);
             self.pos += 1;
-            let inner = self.unary()?;
+            let inner = self.nested(Self::unary)?;
             let end = inner.end;
             return Ok(Node {
                 e: E::Neg(Box::new(inner)),

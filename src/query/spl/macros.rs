@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 
 /// Calls nested deeper than this are left unexpanded.
 const MAX_DEPTH: usize = 20;
+/// Expansion stops growing the search past this many bytes (macros calling each other
+/// twice per level grow exponentially).
+const MAX_EXPANDED: usize = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MacroDef {
@@ -237,9 +240,11 @@ fn expand_into(
         let arity = args.len();
         let key = (name.to_string(), arity);
         if let Some(def) = table.get(name, arity) {
-            if stack.contains(&key) || stack.len() >= MAX_DEPTH {
+            if stack.contains(&key) || stack.len() >= MAX_DEPTH || x.text.len() > MAX_EXPANDED {
                 let reason = if stack.contains(&key) {
                     "recursive macro: it calls itself".to_string()
+                } else if x.text.len() > MAX_EXPANDED {
+                    format!("the expanded search would exceed {MAX_EXPANDED} bytes")
                 } else {
                     format!("macros nested deeper than {MAX_DEPTH} levels")
                 };

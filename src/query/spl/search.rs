@@ -45,7 +45,12 @@ pub struct Parser<'a> {
     src: &'a str,
     /// Stop at a top-level `by` (the `where` clause of `tstats`).
     stop_at_by: bool,
+    /// Current nesting of parentheses and `NOT`s.
+    depth: usize,
 }
+
+/// Deeper nesting is refused (a hostile search must not exhaust the stack).
+pub const MAX_NESTING: usize = 64;
 
 impl<'a> Parser<'a> {
     pub fn new(toks: &'a [Token], src: &'a str) -> Self {
@@ -54,6 +59,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             src,
             stop_at_by: false,
+            depth: 0,
         }
     }
     pub fn stopping_at_by(mut self) -> Self {
@@ -98,6 +104,20 @@ impl<'a> Parser<'a> {
     }
 
     fn and_expr(&mut self) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let pos = self.peek().map(|t| t.start).unwrap_or(0);
+            return Err(ParseError {
+                pos,
+                message: format!("nested more than {MAX_NESTING} levels deep"),
+            });
+        }
+        let e = self.and_items();
+        self.depth -= 1;
+        e
+    }
+
+    fn and_items(&mut self) -> Result<Expr, ParseError> {
         let mut items = Vec::new();
         while !self.at_end() {
             if self.peek().and_then(Token::word) == Some("AND") {
@@ -143,8 +163,16 @@ impl<'a> Parser<'a> {
             if self.at_end() {
                 return Err(err(t, "`NOT` needs a term after it".into()));
             }
-            let inner = self.not_expr()?;
-            return Ok(match inner {
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return Err(err(
+                    t,
+                    format!("nested more than {MAX_NESTING} levels deep"),
+                ));
+            }
+            let inner = self.not_expr();
+            self.depth -= 1;
+            return Ok(match inner? {
                 Expr::Const { value } => Expr::Const { value: !value },
                 other => Expr::not(other),
             });

@@ -539,7 +539,7 @@ fn hostile_inputs_do_not_panic() {
         let _ = parse(s);
         let _ = expand(s, &table(&[("a", &["x"], "$x$ `a($x$)`")]));
     }
-    let deep = format!("{}a=1{}", "(".repeat(200), ")".repeat(200));
+    let deep = format!("{}a=1{}", "(".repeat(50), ")".repeat(50));
     assert!(parse(&deep).detection.expr.fully_parsed());
 }
 
@@ -580,4 +580,46 @@ fn eval_lower_upper_len_become_transforms() {
     assert_eq!(matches(&e, ev), Verdict::Match);
     let ev = json!({"a": 1, "Image": "C:\\X.EXE", "cmd": "ab"});
     assert_eq!(matches(&e, ev), Verdict::NoMatch);
+}
+
+#[test]
+fn hostile_nesting_is_refused_not_overflowed() {
+    for s in [
+        format!("{}a=1{}", "(".repeat(100_000), ")".repeat(100_000)),
+        format!("{}a=1", "NOT ".repeat(100_000)),
+        format!("| where {}a=1{}", "(".repeat(100_000), ")".repeat(100_000)),
+        format!("| where {}1", "-".repeat(100_000)),
+        format!("| where {}x", "NOT ".repeat(100_000)),
+        format!(
+            "a=1 {}",
+            "| join x [search b=1 ".repeat(2_000) + &"]".repeat(2_000)
+        ),
+    ] {
+        let got = parse(&s);
+        assert!(!got.detection.expr.fully_parsed());
+    }
+}
+
+#[test]
+fn exponential_macros_are_capped() {
+    let names: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+    let defs: Vec<(String, String)> = (0..30)
+        .map(|i| {
+            let body = if i == 29 {
+                "x=1".to_string()
+            } else {
+                format!("`m{}` `m{}`", i + 1, i + 1)
+            };
+            (names[i].clone(), body)
+        })
+        .collect();
+    let t = table(
+        &defs
+            .iter()
+            .map(|(n, d)| (n.as_str(), &[][..], d.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let x = expand("`m0`", &t);
+    assert!(x.text.len() < 4 << 20, "{}", x.text.len());
+    assert!(!x.unresolved.is_empty());
 }
