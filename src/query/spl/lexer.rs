@@ -331,15 +331,3 @@ pub fn matching_bracket(text: &str, i: usize) -> Option<usize> {
     }
     None
 }
-
-/// 1-based (line, column) of byte offset `pos` in `text` (column in characters).
-pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
-    let mut pos = pos.min(text.len());
-    while !text.is_char_boundary(pos) {
-        pos -= 1;
-    }
-    let before = &text[..pos];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, col)
-}
