@@ -1,0 +1,401 @@
+//! Distinctive values of a rule, normalised so that the same value written by two vendors
+//! compares equal (`'\\certutil.exe'`, `*certutil.exe`, `/certutil\.exe$/` → `certutil`).
+
+use crate::model::{Expr, Op, Rule};
+use std::collections::BTreeMap;
+
+/// Where a token of a rule comes from, as written (shown beside shared values).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Origin {
+    /// Field name as written; `*` for a keyword search; `test event` or `query text` for the
+    /// fallbacks.
+    pub field: String,
+    pub value: String,
+}
+
+/// How a rule's tokens were found, from strongest to weakest evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// Positive predicates of the parsed detection, plus literals of its opaque parts.
+    Detection,
+    /// String literals of the query text (the detection gave none).
+    QueryText,
+    /// Values shared by every positive test event (the rule has no readable logic).
+    TestEvents,
+}
+
+impl Evidence {
+    /// Weight multiplier of the tokens found this way.
+    pub fn weight(self) -> f64 {
+        match self {
+            Evidence::Detection | Evidence::QueryText => 1.0,
+            Evidence::TestEvents => 0.7,
+        }
+    }
+}
+
+/// Fields whose values say which log the event is from, not what happened in it; the
+/// canonical data source covers them.
+const SOURCE_FIELDS: &[&str] = &[
+    "event.category",
+    "event.type",
+    "event.kind",
+    "event.dataset",
+    "event.module",
+    "data_stream.dataset",
+    "data_stream.namespace",
+    "host.os.type",
+    "host.os.family",
+    "host.os.name",
+    "host.os.platform",
+    "os.type",
+    "metadata.log_type",
+    "metadata.product_name",
+    "metadata.vendor_name",
+    "metadata.event_type",
+    "sourcetype",
+    "index",
+    "_index",
+    "p_log_type",
+];
+
+/// Values too common in every log to tell actions apart (beyond what rarity weighting does).
+const STOP: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "none",
+    "nil",
+    "yes",
+    "success",
+    "succeeded",
+    "successful",
+    "failure",
+    "failed",
+    "fail",
+    "allow",
+    "allowed",
+    "deny",
+    "denied",
+    "block",
+    "blocked",
+    "unknown",
+    "information",
+    "error",
+    "warning",
+    "info",
+    "and",
+    "not",
+    "the",
+    "any",
+    "all",
+];
+
+/// Tokens of a rule with their origins, and how they were found.
+pub fn of_rule(rule: &Rule) -> (BTreeMap<String, Vec<Origin>>, Evidence) {
+    let mut out: BTreeMap<String, Vec<Origin>> = BTreeMap::new();
+    if let Some(det) = &rule.detection {
+        for (p, negated) in det.expr.predicates() {
+            if negated || p.field_ref {
+                continue;
+            }
+            let field = p.field.clone().unwrap_or_else(|| "*".to_string());
+            if SOURCE_FIELDS.contains(&normalise_field(&field).as_str()) {
+                continue;
+            }
+            for v in &p.values {
+                let written = v.to_string();
+                for t in normalise(&written, p.op) {
+                    push(&mut out, t, &field, &written);
+                }
+            }
+        }
+        let mut opaque = Vec::new();
+        det.expr.walk(&mut |e| {
+            if let Expr::Opaque { text, .. } = e {
+                opaque.push(text.as_str());
+            }
+        });
+        for text in opaque {
+            add_literals(&mut out, text, "query text");
+        }
+    }
+    if !out.is_empty() {
+        return (out, Evidence::Detection);
+    }
+    if let Some(q) = &rule.query {
+        add_literals(&mut out, &q.text, "query text");
+        if !out.is_empty() {
+            return (out, Evidence::QueryText);
+        }
+    }
+    for (t, written) in test_values(rule) {
+        push(&mut out, t, "test event", &written);
+    }
+    (out, Evidence::TestEvents)
+}
+
+fn push(out: &mut BTreeMap<String, Vec<Origin>>, token: String, field: &str, value: &str) {
+    let o = Origin {
+        field: field.to_string(),
+        value: value.to_string(),
+    };
+    let list = out.entry(token).or_default();
+    if !list.contains(&o) && list.len() < 8 {
+        list.push(o);
+    }
+}
+
+/// Lower-cased field path without a YARA-L event variable (`$e.metadata.x` → `metadata.x`).
+pub fn normalise_field(field: &str) -> String {
+    let f = field.trim();
+    let f = match f.strip_prefix('$') {
+        Some(rest) => rest.split_once('.').map(|(_, r)| r).unwrap_or(rest),
+        None => f,
+    };
+    f.to_lowercase()
+}
+
+/// The comparable forms of one value: lower-cased; wildcards split the value; a regex gives
+/// its literal runs; path separators are unified to `/` and trimmed with quotes, dashes and
+/// spaces; `.exe` is dropped; a path also gives its last component. Forms shorter than three
+/// characters and stop words are dropped.
+pub fn normalise(value: &str, op: Op) -> Vec<String> {
+    let v = value.trim().to_lowercase();
+    if matches!(op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Cidr) {
+        return Vec::new();
+    }
+    let segments: Vec<String> = if op == Op::Regex {
+        regex_literals(&v)
+    } else {
+        v.split(['*', '?']).map(str::to_string).collect()
+    };
+    let mut out = Vec::new();
+    for seg in segments {
+        let Some(t) = clean(&seg) else { continue };
+        if let Some((_, last)) = t.rsplit_once('/') {
+            if let Some(base) = clean(last) {
+                if base != t {
+                    add_unique(&mut out, base);
+                }
+            }
+        }
+        add_unique(&mut out, t);
+    }
+    out
+}
+
+fn add_unique(out: &mut Vec<String>, t: String) {
+    if !out.contains(&t) {
+        out.push(t);
+    }
+}
+
+fn clean(seg: &str) -> Option<String> {
+    let mut s = seg.replace('\\', "/");
+    while s.contains("//") && !s.contains("://") {
+        s = s.replace("//", "/");
+    }
+    let s = s.trim_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '`' | '/' | '-' | ',' | ';' | '(' | ')' | '=' | ':' | '|' | '^' | '$'
+            )
+    });
+    let s = s.strip_suffix(".exe").unwrap_or(s);
+    if s.chars().count() < 3 || STOP.contains(&s) {
+        return None;
+    }
+    Some(s.to_string())
+}
+
+/// Literal runs of a regular expression (`^c:\\windows\\.*\.exe$` → `c:\windows\`, `.exe`).
+pub fn regex_literals(re: &str) -> Vec<String> {
+    let re = re.strip_prefix("(?i)").unwrap_or(re);
+    let mut runs = Vec::new();
+    let mut cur = String::new();
+    let mut chars = re.chars().peekable();
+    let flush = |cur: &mut String, runs: &mut Vec<String>| {
+        if !cur.is_empty() {
+            runs.push(std::mem::take(cur));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_alphanumeric() => {
+                    // \d, \w, \s, \b ... are classes, not literals.
+                    flush(&mut cur, &mut runs);
+                }
+                Some(e) => cur.push(e),
+                None => {}
+            },
+            '[' => {
+                flush(&mut cur, &mut runs);
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if d == '\\' {
+                        escaped = true;
+                    } else if d == ']' {
+                        break;
+                    }
+                }
+            }
+            '{' => {
+                flush(&mut cur, &mut runs);
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                }
+            }
+            '?' | '*' | '+' => {
+                // The last character is optional or repeated: it is not part of the run.
+                cur.pop();
+                flush(&mut cur, &mut runs);
+            }
+            '.' | '(' | ')' | '|' | '^' | '$' => flush(&mut cur, &mut runs),
+            c => cur.push(c),
+        }
+    }
+    flush(&mut cur, &mut runs);
+    runs
+}
+
+/// String literals of a query text (`"..."`, `'...'`, `` `...` ``), normalised.
+fn add_literals(out: &mut BTreeMap<String, Vec<Origin>>, text: &str, field: &str) {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !matches!(c, '"' | '\'' | '`') {
+            continue;
+        }
+        let mut end = None;
+        let mut escaped = false;
+        for (j, d) in chars.by_ref() {
+            if d == '\n' {
+                break;
+            }
+            if escaped {
+                escaped = false;
+            } else if d == '\\' && c != '`' {
+                escaped = true;
+            } else if d == c {
+                end = Some(j);
+                break;
+            }
+        }
+        if let Some(j) = end {
+            let lit = &text[i + 1..j];
+            let op = if c == '`' { Op::Regex } else { Op::Glob };
+            for t in normalise(lit, op) {
+                push(out, t, field, lit);
+            }
+        }
+    }
+}
+
+/// Key names whose values identify one event rather than an action (ids, addresses, times).
+fn incidental_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    let last = k.rsplit(['.', '/']).next().unwrap_or(&k);
+    last.starts_with("p_")
+        || last.ends_with("id")
+        || last.ends_with("ip")
+        || last.ends_with("ips")
+        || last.ends_with("address")
+        || last.ends_with("time")
+        || last.ends_with("timestamp")
+        || last.ends_with("date")
+        || last.ends_with("at")
+        || last.contains("arn")
+        || last.contains("email")
+        || last.contains("agent")
+        || last.contains("uuid")
+        || last.contains("hash")
+        || last.contains("token")
+        || last.contains("session")
+        || last.contains("login")
+        || last.contains("user")
+        || last.contains("actor")
+        || last == "name"
+        || last.contains("displayname")
+        || last.contains("host")
+        || last.contains("account")
+}
+
+/// A value that looks like an identifier of one event (address, number, date, hex id).
+fn incidental_value(v: &str) -> bool {
+    let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
+    v.len() > 80
+        || v.contains('@')
+        || digits * 3 >= v.len()
+        || v.chars().filter(|c| c.is_ascii_hexdigit()).count() >= 16
+}
+
+/// Tokens of string values found in every positive test event under the same key.
+fn test_values(rule: &Rule) -> Vec<(String, String)> {
+    use crate::model::Expect;
+    let positives: Vec<&serde_json::Value> = rule
+        .tests
+        .iter()
+        .filter(|t| {
+            matches!(t.expect, Expect::Match) || matches!(t.expect, Expect::Count(n) if n > 0)
+        })
+        .flat_map(|t| t.events.iter())
+        .collect();
+    let mut common: Option<Vec<(String, String)>> = None;
+    for ev in positives {
+        let mut leaves = Vec::new();
+        string_leaves(ev, String::new(), &mut leaves, 0);
+        leaves.sort();
+        leaves.dedup();
+        common = Some(match common {
+            None => leaves,
+            Some(prev) => prev.into_iter().filter(|l| leaves.contains(l)).collect(),
+        });
+    }
+    let mut out = Vec::new();
+    for (key, value) in common.unwrap_or_default() {
+        if incidental_key(&key) || incidental_value(&value) {
+            continue;
+        }
+        for t in normalise(&value, Op::Eq) {
+            out.push((t, value.clone()));
+        }
+    }
+    out
+}
+
+fn string_leaves(
+    v: &serde_json::Value,
+    path: String,
+    out: &mut Vec<(String, String)>,
+    depth: usize,
+) {
+    if depth > 8 || out.len() > 500 {
+        return;
+    }
+    match v {
+        serde_json::Value::String(s) => out.push((path, s.clone())),
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                string_leaves(v, p, out, depth + 1);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for v in a {
+                string_leaves(v, path.clone(), out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
