@@ -1,7 +1,10 @@
 //! The catalog: every rule in one place plus the indexes computed once (facets, page slugs,
 //! indicators with corpus counts).
 
+pub mod datasources;
 pub mod indicators;
+pub mod overlap;
+pub mod shared_indicators;
 
 pub use indicators::Indicator;
 
