@@ -66,10 +66,22 @@ enum Command {
         #[arg(long, value_name = "REF")]
         changed_since: Option<String>,
     },
+    /// Build, serve on 127.0.0.1, rebuild on changes and reload open pages.
+    Serve {
+        /// Rule roots. Without PATH, the roots of ./ruledex.toml, or ./rules.
+        paths: Vec<PathBuf>,
+        #[arg(short, long, default_value_t = 8000)]
+        port: u16,
+        /// Output folder the site is built into and served from.
+        #[arg(short, long, default_value = "public")]
+        output: PathBuf,
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// List the lint catalogue: every check with its id, level, vendors and description.
     Checks {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
     },
 }
 
@@ -81,6 +93,14 @@ enum Format {
     Junit,
     /// GitHub Actions annotations.
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ListFormat {
+    Text,
+    Json,
+    /// The Markdown table the README carries.
+    Markdown,
 }
 
 /// Runs the command line; returns the process exit code (0 ok, 1 findings, 2 usage or I/O).
@@ -188,10 +208,21 @@ fn run(cli: Cli) -> Result<i32, String> {
             emit(&text, output.as_deref())?;
             Ok(if report.has_errors() { 1 } else { 0 })
         }
+        Command::Serve {
+            paths,
+            port,
+            output,
+            quiet,
+        } => {
+            let config = site_config(&paths)?;
+            crate::serve::serve(config, output, port, &Bars::new(quiet))?;
+            Ok(0)
+        }
         Command::Checks { format } => {
             let text = match format {
-                Format::Json => checks_json(),
-                _ => checks_text(),
+                ListFormat::Json => checks_json(),
+                ListFormat::Markdown => checks_markdown(),
+                ListFormat::Text => checks_text(),
             };
             print!("{text}");
             Ok(0)
@@ -308,6 +339,21 @@ pub fn checks_text() -> String {
             c.default_level().as_str(),
             c.vendors(),
             c.description()
+        ));
+    }
+    out
+}
+
+/// The catalogue as the Markdown table the README carries.
+pub fn checks_markdown() -> String {
+    let mut out = String::from("| id | level | vendors | what it finds |\n|---|---|---|---|\n");
+    for c in Check::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            c.id(),
+            c.default_level().as_str(),
+            c.vendors(),
+            c.description().replace('|', "\\|")
         ));
     }
     out

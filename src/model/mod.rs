@@ -354,6 +354,9 @@ pub enum Expect {
     NoMatch,
     /// Exactly this many of the events match.
     Count(usize),
+    /// At least this many of the events match (SigmaHQ regression data: the rule fires on
+    /// the recorded log).
+    AtLeast(usize),
 }
 
 /// A detection rule of any vendor, as loaded from its file(s).

@@ -54,14 +54,20 @@ pub fn run_tests(rule: &Rule) -> Vec<TestResult> {
                 Expect::Match => (t.events.len().max(1), "a match".to_string()),
                 Expect::NoMatch => (0, "no match".to_string()),
                 Expect::Count(n) => (n, format!("{n} matching events")),
+                Expect::AtLeast(n) => (n, format!("at least {n} matching events")),
             };
             let exact = match t.expect {
                 Expect::Match => matched == t.events.len() && !t.events.is_empty(),
+                Expect::AtLeast(n) => matched >= n && !t.events.is_empty(),
                 _ => matched == want,
             };
+            if let (Expect::AtLeast(_), true) = (t.expect, exact) {
+                // Enough known matches: the unknown events cannot undo them.
+                return result(Outcome::Pass, String::new());
+            }
             if let Some(reason) = unknown {
                 // Known matches beyond the expectation already decide a failure.
-                if matched > want {
+                if matched > want && !matches!(t.expect, Expect::AtLeast(_)) {
                     return result(
                         Outcome::Fail,
                         format!("expected {want_text}, got {matched} matching events"),
