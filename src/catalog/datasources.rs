@@ -373,7 +373,8 @@ impl Keys {
                     k.fields.insert((field.clone(), String::new()));
                 }
                 for v in &p.values {
-                    k.fields.insert((field.clone(), v.to_string().to_lowercase()));
+                    k.fields
+                        .insert((field.clone(), v.to_string().to_lowercase()));
                 }
             }
         }
@@ -428,9 +429,15 @@ impl Keys {
         // them in an opaque node.
         for c in re.source_field.captures_iter(text) {
             let field = c[1].to_lowercase();
-            let values = c.get(2).or(c.get(3)).or(c.get(4)).map(|m| m.as_str()).unwrap_or("");
+            let values = c
+                .get(2)
+                .or(c.get(3))
+                .or(c.get(4))
+                .map(|m| m.as_str())
+                .unwrap_or("");
             for v in re.word.find_iter(values) {
-                self.fields.insert((field.clone(), v.as_str().to_lowercase()));
+                self.fields
+                    .insert((field.clone(), v.as_str().to_lowercase()));
             }
         }
     }

@@ -40,7 +40,10 @@ fn okta_is_one_name_for_every_vendor() {
     let cases = vec![
         with_facets(
             Vendor::Sigma,
-            &[(FacetKind::Product, "okta"), (FacetKind::LogSource, "okta/okta")],
+            &[
+                (FacetKind::Product, "okta"),
+                (FacetKind::LogSource, "okta/okta"),
+            ],
         ),
         with_facets(Vendor::Panther, &[(FacetKind::LogType, "Okta.SystemLog")]),
         with_facets(Vendor::Sentinel, &[(FacetKind::Table, "OktaV2_CL")]),
@@ -65,7 +68,10 @@ fn okta_is_one_name_for_every_vendor() {
 fn splunk_lists_are_split() {
     let r = with_facets(
         Vendor::Splunk,
-        &[(FacetKind::DataSource, "Sysmon EventID 1 AND Sysmon EventID 11")],
+        &[(
+            FacetKind::DataSource,
+            "Sysmon EventID 1 AND Sysmon EventID 11",
+        )],
     );
     assert_eq!(
         canonical(&r),
@@ -84,7 +90,11 @@ fn elastic_activity_and_os_come_from_the_query() {
     assert_eq!(canonical(&r), vec!["Process creation (Linux)"]);
 
     // Same, without any OS: the family fallback applies.
-    let mut r = with_query(Vendor::Elastic, Language::Eql, "process where process.name : \"x\"");
+    let mut r = with_query(
+        Vendor::Elastic,
+        Language::Eql,
+        "process where process.name : \"x\"",
+    );
     r.facet(FacetKind::IndexPattern, "endgame-*");
     assert_eq!(canonical(&r), vec!["Process creation (any OS)"]);
 
@@ -98,7 +108,10 @@ fn elastic_activity_and_os_come_from_the_query() {
     r.facet(FacetKind::Integration, "endpoint");
     assert_eq!(
         canonical(&r),
-        vec!["Process creation (Windows)", "Network connections (Windows)"]
+        vec![
+            "Process creation (Windows)",
+            "Network connections (Windows)"
+        ]
     );
 }
 
@@ -107,7 +120,10 @@ fn kuery_category_is_read_from_the_ir_or_the_text() {
     let mut r = rule(Vendor::Elastic, "x");
     r.facet(FacetKind::IndexPattern, "logs-windows.sysmon_operational-*");
     r.detection = Some(Detection {
-        expr: Expr::all(vec![eq("event.category", "registry"), eq("registry.path", "x")]),
+        expr: Expr::all(vec![
+            eq("event.category", "registry"),
+            eq("registry.path", "x"),
+        ]),
         output_fields: vec![],
     });
     assert_eq!(canonical(&r), vec!["Registry events (Windows)"]);
@@ -152,11 +168,17 @@ fn spl_macros_and_datamodels() {
 
 #[test]
 fn any_fallback_only_when_nothing_else_matched() {
-    let r = with_facets(Vendor::Sigma, &[(FacetKind::LogSource, "windows/appxdeployment-server")]);
+    let r = with_facets(
+        Vendor::Sigma,
+        &[(FacetKind::LogSource, "windows/appxdeployment-server")],
+    );
     assert_eq!(canonical(&r), vec!["Windows event log (other channels)"]);
     let r = with_facets(
         Vendor::Sigma,
-        &[(FacetKind::Product, "windows"), (FacetKind::LogSource, "windows/security")],
+        &[
+            (FacetKind::Product, "windows"),
+            (FacetKind::LogSource, "windows/security"),
+        ],
     );
     assert_eq!(canonical(&r), vec!["Windows Security event log"]);
 }
@@ -169,7 +191,10 @@ fn unmapped_rules_get_nothing() {
 
 #[test]
 fn families() {
-    assert_eq!(family("Process creation (any OS)"), Some("Process creation"));
+    assert_eq!(
+        family("Process creation (any OS)"),
+        Some("Process creation")
+    );
     assert_eq!(family("Okta System Log"), Some("Okta System Log"));
     assert_eq!(family("nope"), None);
 }
