@@ -106,6 +106,11 @@ pub fn facet_pairs(r: &Rule) -> Vec<(FacetKind, String)> {
         out.push((FacetKind::Language, q.language.name().to_string()));
     }
     out.extend(r.facets.iter().cloned());
+    out.extend(
+        datasources::canonical(r)
+            .into_iter()
+            .map(|s| (FacetKind::CanonicalSource, s.to_string())),
+    );
     out
 }
 
