@@ -63,6 +63,16 @@ fn values_are_normalised() {
         normalise("\"system.api_token.create\"", Op::Eq),
         vec!["system.api_token.create"]
     );
+    assert_eq!(
+        normalise("vssadmin.exe delete shadows /all /quiet", Op::Contains),
+        vec![
+            "quiet",
+            "vssadmin",
+            "delete",
+            "shadows",
+            "vssadmin.exe delete shadows /all /quiet"
+        ]
+    );
     assert!(normalise("true", Op::Eq).is_empty());
     assert!(normalise("/c", Op::Contains).is_empty());
     assert!(normalise("anything", Op::Exists).is_empty());

@@ -159,8 +159,8 @@ pub fn normalise_field(field: &str) -> String {
 
 /// The comparable forms of one value: lower-cased; wildcards split the value; a regex gives
 /// its literal runs; path separators are unified to `/` and trimmed with quotes, dashes and
-/// spaces; `.exe` is dropped; a path also gives its last component. Forms shorter than three
-/// characters and stop words are dropped.
+/// spaces; `.exe` is dropped; a path also gives its last component and a value with spaces its
+/// words. Forms shorter than three characters and stop words are dropped.
 pub fn normalise(value: &str, op: Op) -> Vec<String> {
     let v = value.trim().to_lowercase();
     if matches!(op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Cidr) {
@@ -178,6 +178,14 @@ pub fn normalise(value: &str, op: Op) -> Vec<String> {
             if let Some(base) = clean(last) {
                 if base != t {
                     add_unique(&mut out, base);
+                }
+            }
+        }
+        if t.contains(char::is_whitespace) {
+            // A command line matches another rule's separate arguments word by word.
+            for w in t.split_whitespace() {
+                if let Some(w) = clean(w) {
+                    add_unique(&mut out, w);
                 }
             }
         }
