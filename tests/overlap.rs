@@ -316,6 +316,11 @@ fn corpus_figures() {
     });
     eprintln!("token evidence: {evidence:?}");
 
+    if let Ok(list) = std::env::var("RULEDEX_OVERLAP_SHOW") {
+        for side in list.split(',').filter(|s| !s.is_empty()) {
+            show(&catalog, &ov, &Side::parse(side.trim()));
+        }
+    }
     okta_group(&catalog, &ov, complete);
     precision_recall(&catalog, &ov, complete);
 
@@ -410,12 +415,48 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
     }
 }
 
+/// Prints a rule's tokens and its top-5 lists (`RULEDEX_OVERLAP_SHOW=vendor:id,...`), to
+/// judge what the search returns.
+fn show(catalog: &Catalog, ov: &overlap::Overlap, side: &Side) {
+    for r in side.resolve(catalog) {
+        let f = &ov.features[r];
+        eprintln!(
+            "== {} {} [{}] evidence {:?} families {:?}",
+            side.text, catalog.rules[r].title, catalog.rules[r].source.path, f.evidence, f.families
+        );
+        let mut w: Vec<(f64, &str)> = f
+            .weights
+            .iter()
+            .map(|&(id, w)| (w, ov.tokens[id as usize].as_str()))
+            .collect();
+        w.sort_by(|a, b| b.0.total_cmp(&a.0));
+        eprintln!("   tokens {:?}", w.iter().take(12).collect::<Vec<_>>());
+        for (v, list) in ov.top_by_vendor(r, 5) {
+            for n in list {
+                let o = &catalog.rules[n.rule];
+                eprintln!(
+                    "   {:<12} {:.2} {}:{} {} {:?}",
+                    v.key(),
+                    n.score,
+                    o.vendor.key(),
+                    o.id,
+                    o.title,
+                    n.shared
+                        .iter()
+                        .take(4)
+                        .map(|s| s.token.as_str())
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+}
+
 fn okta_group(catalog: &Catalog, ov: &overlap::Overlap, complete: bool) {
     let expected = [
         "sigma:19951c21-229d-4ccb-8774-b993c3ff3c5c",
         "elastic:96b9f4ea-0e8c-435b-8d53-2096e75fcac5",
-        "chronicle@rules/community/okta/okta_new_api_token_created.yaral",
-        "chronicle@tools/content_manager/rules/okta_new_api_token_created.yaral",
+        "chronicle:okta_new_api_token_created",
         "sentinel:c5134bac-044d-447a-a260-d1d439653ae7",
         "panther:Okta.ADAgent.TokenAbuse.Behavioral",
         // No Splunk rule on this event is in the corpus (its rule is in the held-out tenth).

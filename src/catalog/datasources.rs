@@ -50,6 +50,8 @@ struct Hint {
 struct Cond {
     /// Lower-cased key; `field:` keys may hold `*`.
     key: String,
+    /// The field pattern of a `field:` key.
+    field: Option<Glob>,
     negate: bool,
     patterns: Vec<Glob>,
 }
@@ -242,6 +244,7 @@ fn parse_cond(text: &str, hints: &BTreeSet<String>) -> Result<Cond, String> {
         }
     }
     Ok(Cond {
+        field: key.strip_prefix("field:").map(Glob::new),
         key,
         negate,
         patterns,
@@ -447,8 +450,7 @@ impl Keys {
     }
 
     fn cond(&self, c: &Cond) -> bool {
-        if let Some(field) = c.key.strip_prefix("field:") {
-            let fg = Glob::new(field);
+        if let Some(fg) = &c.field {
             return self
                 .fields
                 .iter()

@@ -7,7 +7,8 @@
 //!    (`tokens::normalise`), plus literals of what its parser left opaque. A rule without
 //!    readable logic falls back to the literals of its query text, then to the values shared
 //!    by all its positive test events (weighted lower).
-//! 2. A token weighs its rarity: `idf = ln(N / df)` over the rules of the catalog. Tokens
+//! 2. A token weighs its rarity, `idf²` with `idf = ln(N / df)` over the catalog, times a
+//!    factor (words of a longer value and test-event values count less). Tokens
 //!    held by more than `max_df` rules (2% of the catalog: `cmd.exe`, `4624`) are dropped: they tell no action
 //!    apart and would make the search quadratic.
 //! 3. Two rules score the cosine of their weighted token sets, multiplied by agreement on
@@ -28,7 +29,7 @@ use crate::model::{Rule, Vendor};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-pub use tokens::{Evidence, Origin};
+pub use tokens::{Evidence, Found, Origin};
 
 /// Tuning of the search. `Params::default()` is what the catalog uses.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct Params {
     pub max_group: usize,
     /// Tokens held by more rules than this are not distinctive. `None`: `max(10, N / 50)`.
     pub max_df: Option<usize>,
+    /// A token weighs `idf^idf_power` (times its factor): above 1, rare values dominate more.
+    pub idf_power: f64,
     /// Factor when the two rules share an ATT&CK technique (or its parent).
     pub technique_bonus: f64,
     /// Factor when both have techniques and none is shared.
@@ -61,6 +64,7 @@ impl Default for Params {
             group_score: 0.3,
             max_group: 24,
             max_df: None,
+            idf_power: 2.0,
             technique_bonus: 1.2,
             technique_malus: 0.9,
             source_bonus: 1.2,
@@ -74,7 +78,7 @@ impl Default for Params {
 pub struct Shared {
     /// The normalised value.
     pub token: String,
-    /// Its rarity weight (`idf`).
+    /// Its weight in the rule whose list this is.
     pub weight: f64,
     /// Where it is written in the rule whose list this is.
     pub ours: Vec<Origin>,
@@ -173,7 +177,7 @@ impl Overlap {
 /// The overlap of a list of rules (indexes are positions in `rules`).
 pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
     let n = rules.len();
-    let raw: Vec<(BTreeMap<String, Vec<Origin>>, Evidence, Vec<&'static str>)> = rules
+    let raw: Vec<(BTreeMap<String, Found>, Evidence, Vec<&'static str>)> = rules
         .par_iter()
         .map(|r| {
             let (toks, ev) = tokens::of_rule(r);
@@ -200,26 +204,31 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
         .collect();
     let mut df = vec![0usize; tokens.len()];
     let mut origins = Vec::with_capacity(n);
+    let mut factors: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
     for (toks, _, _) in &raw {
         let mut m = BTreeMap::new();
-        for (t, o) in toks {
+        let mut f = Vec::with_capacity(toks.len());
+        for (t, found) in toks {
             let id = id_of[t.as_str()];
             df[id as usize] += 1;
-            m.insert(id, o.clone());
+            m.insert(id, found.origins.clone());
+            f.push((id, found.factor));
         }
         origins.push(m);
+        factors.push(f);
     }
     let max_df = params.max_df.unwrap_or_else(|| (n / 50).max(10));
     let idf = |id: u32| ((n as f64) / (df[id as usize] as f64)).ln();
+    let power = params.idf_power;
 
     let features: Vec<Features> = raw
         .iter()
-        .zip(&origins)
-        .map(|((_, ev, fam), orig)| Features {
-            weights: orig
-                .keys()
-                .filter(|&&id| df[id as usize] >= 2 && df[id as usize] <= max_df)
-                .map(|&id| (id, idf(id) * ev.weight()))
+        .zip(&factors)
+        .map(|((_, ev, fam), f)| Features {
+            weights: f
+                .iter()
+                .filter(|(id, _)| df[*id as usize] >= 2 && df[*id as usize] <= max_df)
+                .map(|&(id, factor)| (id, idf(id).powf(power) * factor))
                 .collect(),
             evidence: *ev,
             families: fam.clone(),
@@ -276,7 +285,7 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                     score,
                     same_technique,
                     same_source,
-                    shared: shared(a, b, &features, &origins, &tokens, &idf),
+                    shared: shared(a, b, &features, &origins, &tokens),
                 });
             }
             out
@@ -327,16 +336,15 @@ fn shared(
     features: &[Features],
     origins: &[BTreeMap<u32, Vec<Origin>>],
     tokens: &[String],
-    idf: &dyn Fn(u32) -> f64,
 ) -> Vec<Shared> {
     let wb: BTreeSet<u32> = features[b].weights.iter().map(|(id, _)| *id).collect();
     let mut out: Vec<Shared> = features[a]
         .weights
         .iter()
         .filter(|(id, _)| wb.contains(id))
-        .map(|&(id, _)| Shared {
+        .map(|&(id, w)| Shared {
             token: tokens[id as usize].clone(),
-            weight: idf(id),
+            weight: w,
             ours: origins[a].get(&id).cloned().unwrap_or_default(),
             theirs: origins[b].get(&id).cloned().unwrap_or_default(),
         })

@@ -25,15 +25,21 @@ pub enum Evidence {
     TestEvents,
 }
 
-impl Evidence {
-    /// Weight multiplier of the tokens found this way.
-    pub fn weight(self) -> f64 {
-        match self {
-            Evidence::Detection | Evidence::QueryText => 1.0,
-            Evidence::TestEvents => 0.7,
-        }
-    }
+/// A token of a rule: how much it counts and where it is written.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Weight factor (1 for a value as written; less for a word of a longer value or a
+    /// value seen in some test events only). The best occurrence wins.
+    pub factor: f64,
+    pub origins: Vec<Origin>,
 }
+
+/// Factor of a word taken out of a longer value (`set` out of `bcdedit /set`).
+pub const WORD: f64 = 0.5;
+/// Factor of a value found in every positive test event.
+pub const TEST_ALL: f64 = 0.7;
+/// Factor of a value found in some positive test events.
+pub const TEST_SOME: f64 = 0.5;
 
 /// Fields whose values say which log the event is from, not what happened in it; the
 /// canonical data source covers them.
@@ -92,9 +98,9 @@ const STOP: &[&str] = &[
     "all",
 ];
 
-/// Tokens of a rule with their origins, and how they were found.
-pub fn of_rule(rule: &Rule) -> (BTreeMap<String, Vec<Origin>>, Evidence) {
-    let mut out: BTreeMap<String, Vec<Origin>> = BTreeMap::new();
+/// Tokens of a rule with their factors and origins, and how they were found.
+pub fn of_rule(rule: &Rule) -> (BTreeMap<String, Found>, Evidence) {
+    let mut out: BTreeMap<String, Found> = BTreeMap::new();
     if let Some(det) = &rule.detection {
         for (p, negated) in det.expr.predicates() {
             if negated || p.field_ref {
@@ -106,8 +112,8 @@ pub fn of_rule(rule: &Rule) -> (BTreeMap<String, Vec<Origin>>, Evidence) {
             }
             for v in &p.values {
                 let written = v.to_string();
-                for t in normalise(&written, p.op) {
-                    push(&mut out, t, &field, &written);
+                for (t, f) in normalise_weighted(&written, p.op) {
+                    push(&mut out, t, f, &field, &written);
                 }
             }
         }
@@ -130,20 +136,21 @@ pub fn of_rule(rule: &Rule) -> (BTreeMap<String, Vec<Origin>>, Evidence) {
             return (out, Evidence::QueryText);
         }
     }
-    for (t, written) in test_values(rule) {
-        push(&mut out, t, "test event", &written);
+    for (t, f, written) in test_values(rule) {
+        push(&mut out, t, f, "test event", &written);
     }
     (out, Evidence::TestEvents)
 }
 
-fn push(out: &mut BTreeMap<String, Vec<Origin>>, token: String, field: &str, value: &str) {
+fn push(out: &mut BTreeMap<String, Found>, token: String, factor: f64, field: &str, value: &str) {
     let o = Origin {
         field: field.to_string(),
         value: value.to_string(),
     };
-    let list = out.entry(token).or_default();
-    if !list.contains(&o) && list.len() < 8 {
-        list.push(o);
+    let found = out.entry(token).or_default();
+    found.factor = found.factor.max(factor);
+    if !found.origins.contains(&o) && found.origins.len() < 8 {
+        found.origins.push(o);
     }
 }
 
@@ -162,6 +169,14 @@ pub fn normalise_field(field: &str) -> String {
 /// spaces; `.exe` is dropped; a path also gives its last component and a value with spaces its
 /// words. Forms shorter than three characters and stop words are dropped.
 pub fn normalise(value: &str, op: Op) -> Vec<String> {
+    normalise_weighted(value, op)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// `normalise` with a factor per form: words of a longer value count `WORD`, the rest 1.
+pub fn normalise_weighted(value: &str, op: Op) -> Vec<(String, f64)> {
     let v = value.trim().to_lowercase();
     if matches!(op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Cidr) {
         return Vec::new();
@@ -177,7 +192,7 @@ pub fn normalise(value: &str, op: Op) -> Vec<String> {
         if let Some((_, last)) = t.rsplit_once('/') {
             if let Some(base) = clean(last) {
                 if base != t {
-                    add_unique(&mut out, base);
+                    add_unique(&mut out, base, 1.0);
                 }
             }
         }
@@ -185,18 +200,19 @@ pub fn normalise(value: &str, op: Op) -> Vec<String> {
             // A command line matches another rule's separate arguments word by word.
             for w in t.split_whitespace() {
                 if let Some(w) = clean(w) {
-                    add_unique(&mut out, w);
+                    add_unique(&mut out, w, WORD);
                 }
             }
         }
-        add_unique(&mut out, t);
+        add_unique(&mut out, t, 1.0);
     }
     out
 }
 
-fn add_unique(out: &mut Vec<String>, t: String) {
-    if !out.contains(&t) {
-        out.push(t);
+fn add_unique(out: &mut Vec<(String, f64)>, t: String, factor: f64) {
+    match out.iter_mut().find(|(x, _)| *x == t) {
+        Some(e) => e.1 = e.1.max(factor),
+        None => out.push((t, factor)),
     }
 }
 
@@ -275,7 +291,7 @@ pub fn regex_literals(re: &str) -> Vec<String> {
 }
 
 /// String literals of a query text (`"..."`, `'...'`, `` `...` ``), normalised.
-fn add_literals(out: &mut BTreeMap<String, Vec<Origin>>, text: &str, field: &str) {
+fn add_literals(out: &mut BTreeMap<String, Found>, text: &str, field: &str) {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if !matches!(c, '"' | '\'' | '`') {
@@ -299,8 +315,8 @@ fn add_literals(out: &mut BTreeMap<String, Vec<Origin>>, text: &str, field: &str
         if let Some(j) = end {
             let lit = &text[i + 1..j];
             let op = if c == '`' { Op::Regex } else { Op::Glob };
-            for t in normalise(lit, op) {
-                push(out, t, field, lit);
+            for (t, f) in normalise_weighted(lit, op) {
+                push(out, t, f, field, lit);
             }
         }
     }
@@ -329,7 +345,6 @@ fn incidental_key(key: &str) -> bool {
         || last.contains("login")
         || last.contains("user")
         || last.contains("actor")
-        || last == "name"
         || last.contains("displayname")
         || last.contains("host")
         || last.contains("account")
@@ -344,35 +359,42 @@ fn incidental_value(v: &str) -> bool {
         || v.chars().filter(|c| c.is_ascii_hexdigit()).count() >= 16
 }
 
-/// Tokens of string values found in every positive test event under the same key.
-fn test_values(rule: &Rule) -> Vec<(String, String)> {
+/// Tokens of the string values of positive test events (a rule fires on each of them):
+/// `TEST_ALL` for a value every positive event holds under the same key, `TEST_SOME` for the
+/// others.
+fn test_values(rule: &Rule) -> Vec<(String, f64, String)> {
     use crate::model::Expect;
     let positives: Vec<&serde_json::Value> = rule
         .tests
         .iter()
-        .filter(|t| {
-            matches!(t.expect, Expect::Match) || matches!(t.expect, Expect::Count(n) if n > 0)
+        .filter(|t| match t.expect {
+            Expect::NoMatch | Expect::Count(0) => false,
+            _ => true,
         })
         .flat_map(|t| t.events.iter())
         .collect();
-    let mut common: Option<Vec<(String, String)>> = None;
-    for ev in positives {
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for ev in &positives {
         let mut leaves = Vec::new();
         string_leaves(ev, String::new(), &mut leaves, 0);
         leaves.sort();
         leaves.dedup();
-        common = Some(match common {
-            None => leaves,
-            Some(prev) => prev.into_iter().filter(|l| leaves.contains(l)).collect(),
-        });
+        for l in leaves {
+            *seen.entry(l).or_insert(0) += 1;
+        }
     }
     let mut out = Vec::new();
-    for (key, value) in common.unwrap_or_default() {
+    for ((key, value), n) in seen {
         if incidental_key(&key) || incidental_value(&value) {
             continue;
         }
-        for t in normalise(&value, Op::Eq) {
-            out.push((t, value.clone()));
+        let factor = if n == positives.len() {
+            TEST_ALL
+        } else {
+            TEST_SOME
+        };
+        for (t, f) in normalise_weighted(&value, Op::Eq) {
+            out.push((t, factor * f, value.clone()));
         }
     }
     out
