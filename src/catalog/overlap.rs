@@ -15,7 +15,7 @@
 //!    ATT&CK technique and canonical data-source family (`datasources`).
 //! 4. Candidates come from an inverted index token → rules, so a rule is only compared with
 //!    rules sharing a rare token. Each rule keeps its best `keep` neighbours per vendor above
-//!    `min_score`.
+//!    `min_score` and above `relative_cut` times the best score of that vendor.
 //! 5. Groups ("actions detected on several platforms") are the connected components of
 //!    mutual cross-vendor neighbours scoring at least `group_score`, split again with a
 //!    higher bar while a component is larger than `max_group`.
@@ -38,6 +38,8 @@ pub struct Params {
     pub keep: usize,
     /// Lowest score of a neighbour.
     pub min_score: f64,
+    /// Lowest score of a neighbour relative to the best of its vendor list.
+    pub relative_cut: f64,
     /// Lowest score of a link inside a group.
     pub group_score: f64,
     /// Largest group; bigger components are split with a higher bar.
@@ -61,6 +63,7 @@ impl Default for Params {
         Params {
             keep: 10,
             min_score: 0.2,
+            relative_cut: 0.4,
             group_score: 0.3,
             max_group: 24,
             max_df: None,
@@ -191,6 +194,28 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
         })
         .collect();
 
+    // Values of test events count only where some rule's logic tests them: the rest of an
+    // event (regions, fixture names) says nothing about the action.
+    let tested: BTreeSet<&str> = raw
+        .iter()
+        .filter(|(_, ev, _)| *ev != Evidence::TestEvents)
+        .flat_map(|(t, _, _)| t.keys().map(String::as_str))
+        .collect();
+    let raw: Vec<(BTreeMap<String, Found>, Evidence, Vec<&'static str>)> = raw
+        .iter()
+        .map(|(toks, ev, fam)| {
+            let toks = if *ev == Evidence::TestEvents {
+                toks.iter()
+                    .filter(|(t, _)| tested.contains(t.as_str()))
+                    .map(|(t, f)| (t.clone(), f.clone()))
+                    .collect()
+            } else {
+                toks.clone()
+            };
+            (toks, *ev, fam.clone())
+        })
+        .collect();
+
     // Token ids in sorted order, so `origins()` can binary-search.
     let vocab: BTreeSet<&str> = raw
         .iter()
@@ -269,14 +294,15 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                 .collect();
             scored.sort_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)).then(x.2.cmp(&y.2)));
             let mut out = Vec::new();
-            let mut last: Option<(Vendor, usize)> = None;
+            // (vendor, count so far, best score)
+            let mut last: Option<(Vendor, usize, f64)> = None;
             for (vendor, score, b, same_technique, same_source) in scored {
-                let count = match last {
-                    Some((v, c)) if v == vendor => c + 1,
-                    _ => 1,
+                let (count, best) = match last {
+                    Some((v, c, best)) if v == vendor => (c + 1, best),
+                    _ => (1, score),
                 };
-                last = Some((vendor, count));
-                if count > params.keep {
+                last = Some((vendor, count, best));
+                if count > params.keep || score < params.relative_cut * best {
                     continue;
                 }
                 out.push(Neighbour {

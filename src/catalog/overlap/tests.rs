@@ -66,12 +66,28 @@ fn values_are_normalised() {
     assert_eq!(
         normalise("vssadmin.exe delete shadows /all /quiet", Op::Contains),
         vec![
-            "quiet",
             "vssadmin",
             "delete",
             "shadows",
+            "quiet",
             "vssadmin.exe delete shadows /all /quiet"
         ]
+    );
+    // Slashes of an API name are not a path.
+    assert_eq!(
+        normalise(
+            "MICROSOFT.COMPUTE/VIRTUALMACHINES/RUNCOMMAND/ACTION",
+            Op::Eq
+        ),
+        vec!["microsoft.compute/virtualmachines/runcommand/action"]
+    );
+    assert_eq!(
+        normalise("/etc/passwd", Op::Eq),
+        vec!["passwd", "etc/passwd"]
+    );
+    assert_eq!(
+        super::tokens::normalise_weighted("iam.amazonaws.com", Op::Eq),
+        vec![("iam.amazonaws.com".to_string(), super::tokens::SERVICE)]
     );
     assert!(normalise("true", Op::Eq).is_empty());
     assert!(normalise("/c", Op::Contains).is_empty());
@@ -153,6 +169,7 @@ fn okta_fixture() -> Vec<Rule> {
             "actor": {"alternateId": "someone@example.com"},
             "client": {"ipAddress": "198.51.100.7"},
             "outcome": {"result": "SUCCESS"},
+            "debugContext": {"debugData": {"requestUri": "/api/v1/tokens-fixture"}},
         })],
         expect: Expect::Match,
         unsupported: None,
@@ -221,6 +238,9 @@ fn okta_api_token_rules_form_one_group() {
     assert_eq!(top[0].rule, panther);
     assert_eq!(top[0].shared[0].token, "system.api_token.create");
     assert_eq!(top[0].shared[0].theirs[0].field, "test event");
+    // Test-event values no rule's logic tests are not tokens.
+    assert!(ov.origins(panther, "api/v1/tokens-fixture").is_empty());
+    assert!(!ov.origins(panther, "system.api_token.create").is_empty());
 }
 
 #[test]

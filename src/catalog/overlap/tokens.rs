@@ -36,6 +36,9 @@ pub struct Found {
 
 /// Factor of a word taken out of a longer value (`set` out of `bcdedit /set`).
 pub const WORD: f64 = 0.5;
+/// Factor of a cloud service name (`iam.amazonaws.com`): the service is the data source, not
+/// the action.
+pub const SERVICE: f64 = 0.3;
 /// Factor of a value found in every positive test event.
 pub const TEST_ALL: f64 = 0.7;
 /// Factor of a value found in some positive test events.
@@ -60,6 +63,10 @@ const SOURCE_FIELDS: &[&str] = &[
     "metadata.product_name",
     "metadata.vendor_name",
     "metadata.event_type",
+    "event.provider",
+    "eventsource",
+    "workload",
+    "recordtype",
     "sourcetype",
     "index",
     "_index",
@@ -189,10 +196,12 @@ pub fn normalise_weighted(value: &str, op: Op) -> Vec<(String, f64)> {
     let mut out = Vec::new();
     for seg in segments {
         let Some(t) = clean(&seg) else { continue };
-        if let Some((_, last)) = t.rsplit_once('/') {
-            if let Some(base) = clean(last) {
-                if base != t {
-                    add_unique(&mut out, base, 1.0);
+        if looks_like_path(&seg) {
+            if let Some((_, last)) = t.rsplit_once('/') {
+                if let Some(base) = clean(last) {
+                    if base != t {
+                        add_unique(&mut out, base, 1.0);
+                    }
                 }
             }
         }
@@ -204,9 +213,23 @@ pub fn normalise_weighted(value: &str, op: Op) -> Vec<(String, f64)> {
                 }
             }
         }
-        add_unique(&mut out, t, 1.0);
+        let factor = if is_service(&t) { SERVICE } else { 1.0 };
+        add_unique(&mut out, t, factor);
     }
     out
+}
+
+/// A file path (`C:\x\y.exe`, `\y.exe`, `/etc/x`, `~/x`), not an API name with slashes.
+fn looks_like_path(seg: &str) -> bool {
+    let s = seg.trim_start_matches([' ', '*', '"', '\'']);
+    seg.contains('\\')
+        || s.starts_with('/')
+        || s.starts_with("~/")
+        || (s.len() > 2 && s.as_bytes()[1] == b':' && s.as_bytes()[0].is_ascii_alphabetic())
+}
+
+fn is_service(t: &str) -> bool {
+    t.ends_with(".amazonaws.com") || t.ends_with(".googleapis.com")
 }
 
 fn add_unique(out: &mut Vec<(String, f64)>, t: String, factor: f64) {
