@@ -203,6 +203,8 @@ struct Judged {
     a: Side,
     b: Side,
     same: bool,
+    /// Judged after the search returned it: counts for precision only.
+    pooled: bool,
 }
 
 fn read_pairs() -> Vec<Judged> {
@@ -223,6 +225,7 @@ fn read_pairs() -> Vec<Judged> {
                 a: Side::parse(p["a"].as_str().unwrap()),
                 b: Side::parse(p["b"].as_str().unwrap()),
                 same: p.get("same").and_then(|s| s.as_bool()).unwrap_or(true),
+                pooled: p.get("pooled").and_then(|s| s.as_bool()).unwrap_or(false),
             }
         })
         .collect()
@@ -231,8 +234,12 @@ fn read_pairs() -> Vec<Judged> {
 #[test]
 fn labelled_pairs_file_is_well_formed() {
     let pairs = read_pairs();
-    let positives: Vec<&Judged> = pairs.iter().filter(|p| p.same).collect();
+    let positives: Vec<&Judged> = pairs.iter().filter(|p| p.same && !p.pooled).collect();
     assert!(positives.len() >= 40, "{} labelled pairs", positives.len());
+    assert!(
+        pairs.iter().all(|p| p.same || p.pooled),
+        "negative judgements come from pooling"
+    );
     for p in &pairs {
         assert_ne!(p.a.vendor, p.b.vendor, "cross-vendor only: {}", p.a.text);
     }
@@ -589,8 +596,9 @@ fn precision_recall(catalog: &Catalog, ov: &overlap::Overlap, complete: bool) {
     let recall = hits as f64 / total.max(1) as f64;
     let precision = relevant as f64 / entries.max(1) as f64;
     eprintln!(
-        "labelled pairs: {} ({} unresolved: {unresolved:?})",
-        pairs.len(),
+        "labelled pairs: {} hand-built, {} pooled judgements ({} sides unresolved: {unresolved:?})",
+        pairs.iter().filter(|p| !p.pooled).count(),
+        pairs.iter().filter(|p| p.pooled).count(),
         unresolved.len()
     );
     eprintln!("recall@{K}: {hits}/{total} = {recall:.3}");
