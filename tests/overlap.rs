@@ -547,7 +547,7 @@ fn precision_recall(catalog: &Catalog, ov: &overlap::Overlap, complete: bool) {
     let mut misses = Vec::new();
     for (a, b, p) in resolved
         .iter()
-        .filter(|(a, b, p)| p.same && !a.is_empty() && !b.is_empty())
+        .filter(|(a, b, p)| p.same && !p.pooled && !a.is_empty() && !b.is_empty())
     {
         for (from, to, side) in [(a, b, &p.b), (b, a, &p.a)] {
             total += 1;
