@@ -133,11 +133,21 @@ impl Table {
                 Some("any") => Fallback::Any,
                 Some(o) => return Err(format!("source `{}`: unknown fallback `{o}`", s.name)),
             };
-            if by_name.insert(s.name.clone(), sources.len()).is_some() {
-                return Err(format!("source `{}` is defined twice", s.name));
+            let family = s.family.unwrap_or_else(|| s.name.clone());
+            if let Some(&first) = by_name.get(&s.name) {
+                let first: &Source = &sources[first];
+                if first.family != family || first.fallback == fallback {
+                    return Err(format!(
+                        "source `{}` is defined twice (entries of one name must differ in \
+                         `fallback` and agree on `family`)",
+                        s.name
+                    ));
+                }
+            } else {
+                by_name.insert(s.name.clone(), sources.len());
             }
             sources.push(Source {
-                family: s.family.unwrap_or_else(|| s.name.clone()),
+                family,
                 name: s.name,
                 fallback,
                 written: s.matches,
@@ -151,8 +161,19 @@ impl Table {
         })
     }
 
+    /// Every entry, in file order (a name may have several entries).
     pub fn sources(&self) -> &[Source] {
         &self.sources
+    }
+
+    /// The canonical names, in file order, each once.
+    pub fn names(&self) -> Vec<&str> {
+        let mut seen = BTreeSet::new();
+        self.sources
+            .iter()
+            .map(|s| s.name.as_str())
+            .filter(|n| seen.insert(*n))
+            .collect()
     }
 
     pub fn canonical(&self, rule: &Rule) -> Vec<&str> {
@@ -182,7 +203,7 @@ impl Table {
                 }
                 Fallback::Any => false,
             };
-            if keep {
+            if keep && !out.contains(&s.name.as_str()) {
                 out.push(s.name.as_str());
             }
         }

@@ -29,9 +29,10 @@ fn eq(field: &str, value: &str) -> Expr {
 #[test]
 fn embedded_table_parses_and_names_are_unique() {
     let t = Table::parse(DATA).unwrap();
-    assert!(t.sources().len() >= 60, "{} sources", t.sources().len());
-    let names: BTreeSet<&str> = t.sources().iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names.len(), t.sources().len());
+    let names = t.names();
+    assert!(names.len() >= 60, "{} sources", names.len());
+    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len());
 }
 
 #[test]
@@ -208,6 +209,10 @@ fn bad_tables_are_rejected_with_a_reason() {
     assert!(bad("[[source]]\nname='a'\nmatch=[]").contains("empty"));
     let twice = "[[source]]\nname='a'\nmatch=['table=x']\n[[source]]\nname='a'\nmatch=['table=y']";
     assert!(bad(twice).contains("twice"));
+    // One name, a firm entry and a fallback entry: allowed.
+    let two = "[[source]]\nname='a'\nmatch=['table=x']\n[[source]]\nname='a'\nfallback='any'\nmatch=['table=y']";
+    let t = Table::parse(two).unwrap();
+    assert_eq!(t.names(), vec!["a"]);
     assert!(bad("[[source]]\nname='a'\nfallback='x'\nmatch=['table=x']").contains("fallback"));
 }
 
