@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::pipeline::{self, Progress};
 use crate::verify::checks::Level;
 use notify::{RecursiveMode, Watcher};
+use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -112,12 +113,19 @@ fn rebuild(config: &Config, out: &Path, state: &Mutex<State>, progress: &dyn Pro
         }
         Err(e) => vec![format!("build failed: {e}")],
     };
-    let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-    s.generation += 1;
-    if !errors.is_empty() {
-        eprintln!("rebuilt with {} errors (shown on every page)", errors.len());
+    let count = errors.len();
+    {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.generation += 1;
+        s.errors = errors;
     }
-    s.errors = errors;
+    if count > 0 {
+        // Never let a closed terminal stop the server.
+        let _ = writeln!(
+            std::io::stderr(),
+            "rebuilt with {count} errors (shown on every page)"
+        );
+    }
 }
 
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;

@@ -53,7 +53,8 @@ fn serves_rebuilds_and_shows_errors() {
     let stderr = child.stderr.take().unwrap();
     let _guard = Kill(child);
     let mut port = 0u16;
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    for line in lines.by_ref() {
         if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
             port = rest
                 .trim_end_matches('/')
@@ -65,6 +66,8 @@ fn serves_rebuilds_and_shows_errors() {
             break;
         }
     }
+    // Keep draining the server's stderr so its writes never hit a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(port > 0, "server printed its address");
     let (code, body) = get(port, "/__ruledex/status");
     assert_eq!(code, 200);
@@ -73,11 +76,9 @@ fn serves_rebuilds_and_shows_errors() {
     assert!(status["errors"].as_array().unwrap().is_empty(), "{body}");
     assert_eq!(get(port, "/../../etc/passwd").0, 404);
 
-    std::fs::write(
-        rules.join("broken.yml"),
-        "title: x\ndetection:\n  sel: [unclosed\n",
-    )
-    .unwrap();
+    let broken =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check/broken.yml");
+    std::fs::copy(&broken, rules.join("broken.yml")).unwrap();
     let start = Instant::now();
     loop {
         let (_, body) = get(port, "/__ruledex/status");
