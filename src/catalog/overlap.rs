@@ -271,51 +271,77 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
         }
     }
 
+    // Technique ids cut to their parent (`T1078.004` → `T1078`), sorted, once per rule.
+    let parents: Vec<Vec<&str>> = rules
+        .iter()
+        .map(|r| {
+            let mut p: Vec<&str> = r
+                .techniques
+                .iter()
+                .map(|t| t.split('.').next().unwrap_or(t))
+                .collect();
+            p.sort_unstable();
+            p.dedup();
+            p
+        })
+        .collect();
+    let best_factor = params.technique_bonus.max(1.0) * params.source_bonus.max(1.0);
+
     let neighbours: Vec<Vec<Neighbour>> = (0..n)
         .into_par_iter()
-        .map(|a| {
-            let mut dot: HashMap<usize, f64> = HashMap::new();
-            for &(id, wa) in &features[a].weights {
-                for &(b, wb) in &postings[id as usize] {
-                    if b != a {
-                        *dot.entry(b).or_insert(0.0) += wa * wb;
+        .map_init(
+            || (vec![0.0f64; n], Vec::<usize>::new()),
+            |(acc, touched), a| {
+                // Dot products with every rule sharing a kept token, in a dense accumulator.
+                for &(id, wa) in &features[a].weights {
+                    for &(b, wb) in &postings[id as usize] {
+                        if b != a {
+                            if acc[b] == 0.0 {
+                                touched.push(b);
+                            }
+                            acc[b] += wa * wb;
+                        }
                     }
                 }
-            }
-            let mut scored: Vec<(Vendor, f64, usize, bool, bool)> = dot
-                .into_iter()
-                .map(|(b, d)| {
-                    let cos = d / (norms[a] * norms[b]);
+                let mut scored: Vec<(Vendor, f64, usize, bool, bool)> = Vec::new();
+                for &b in touched.iter() {
+                    let cos = acc[b] / (norms[a] * norms[b]);
+                    acc[b] = 0.0;
+                    if cos * best_factor < params.min_score {
+                        continue;
+                    }
                     let (t, s, factor) =
-                        context(&rules[a], &rules[b], &features[a], &features[b], params);
-                    (rules[b].vendor, cos * factor, b, t, s)
-                })
-                .filter(|x| x.1 >= params.min_score)
-                .collect();
-            scored.sort_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)).then(x.2.cmp(&y.2)));
-            let mut out = Vec::new();
-            // (vendor, count so far, best score)
-            let mut last: Option<(Vendor, usize, f64)> = None;
-            for (vendor, score, b, same_technique, same_source) in scored {
-                let (count, best) = match last {
-                    Some((v, c, best)) if v == vendor => (c + 1, best),
-                    _ => (1, score),
-                };
-                last = Some((vendor, count, best));
-                if count > params.keep || score < params.relative_cut * best {
-                    continue;
+                        context(&parents[a], &parents[b], &features[a], &features[b], params);
+                    if cos * factor >= params.min_score {
+                        scored.push((rules[b].vendor, cos * factor, b, t, s));
+                    }
                 }
-                out.push(Neighbour {
-                    rule: b,
-                    vendor,
-                    score,
-                    same_technique,
-                    same_source,
-                    shared: shared(a, b, &features, &origins, &tokens),
-                });
-            }
-            out
-        })
+                touched.clear();
+                scored.sort_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)).then(x.2.cmp(&y.2)));
+                let mut out = Vec::new();
+                // (vendor, count so far, best score)
+                let mut last: Option<(Vendor, usize, f64)> = None;
+                for (vendor, score, b, same_technique, same_source) in scored {
+                    let (count, best) = match last {
+                        Some((v, c, best)) if v == vendor => (c + 1, best),
+                        _ => (1, score),
+                    };
+                    last = Some((vendor, count, best));
+                    if count > params.keep || score < params.relative_cut * best {
+                        continue;
+                    }
+                    out.push(Neighbour {
+                        rule: b,
+                        vendor,
+                        score,
+                        same_technique,
+                        same_source,
+                        shared: shared(a, b, &features, &origins, &tokens),
+                    });
+                }
+                out
+            },
+        )
         .collect();
 
     let groups = group(rules, &neighbours, &features, &tokens, &df, params);
@@ -336,15 +362,20 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
     }
 }
 
-/// (same technique, same source family, score factor) of a pair.
-fn context(a: &Rule, b: &Rule, fa: &Features, fb: &Features, p: &Params) -> (bool, bool, f64) {
+/// (same technique, same source family, score factor) of a pair; `ta`, `tb` are sorted
+/// parent technique ids.
+fn context(
+    ta: &[&str],
+    tb: &[&str],
+    fa: &Features,
+    fb: &Features,
+    p: &Params,
+) -> (bool, bool, f64) {
     let mut factor = 1.0;
-    let parent = |t: &String| t.split('.').next().unwrap_or(t).to_string();
-    let ta: BTreeSet<String> = a.techniques.iter().map(parent).collect();
-    let same_technique = b.techniques.iter().any(|t| ta.contains(&parent(t)));
+    let same_technique = tb.iter().any(|t| ta.binary_search(t).is_ok());
     if same_technique {
         factor *= p.technique_bonus;
-    } else if !a.techniques.is_empty() && !b.techniques.is_empty() {
+    } else if !ta.is_empty() && !tb.is_empty() {
         factor *= p.technique_malus;
     }
     let same_source = fa.families.iter().any(|f| fb.families.contains(f));
@@ -363,18 +394,27 @@ fn shared(
     origins: &[BTreeMap<u32, Vec<Origin>>],
     tokens: &[String],
 ) -> Vec<Shared> {
-    let wb: BTreeSet<u32> = features[b].weights.iter().map(|(id, _)| *id).collect();
-    let mut out: Vec<Shared> = features[a]
-        .weights
-        .iter()
-        .filter(|(id, _)| wb.contains(id))
-        .map(|&(id, w)| Shared {
-            token: tokens[id as usize].clone(),
-            weight: w,
-            ours: origins[a].get(&id).cloned().unwrap_or_default(),
-            theirs: origins[b].get(&id).cloned().unwrap_or_default(),
-        })
-        .collect();
+    // Both weight lists are sorted by token id: merge them.
+    let (wa, wb) = (&features[a].weights, &features[b].weights);
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < wa.len() && j < wb.len() {
+        match wa[i].0.cmp(&wb[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let id = wa[i].0;
+                out.push(Shared {
+                    token: tokens[id as usize].clone(),
+                    weight: wa[i].1,
+                    ours: origins[a].get(&id).cloned().unwrap_or_default(),
+                    theirs: origins[b].get(&id).cloned().unwrap_or_default(),
+                });
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     out.sort_by(|x, y| y.weight.total_cmp(&x.weight).then(x.token.cmp(&y.token)));
     out
 }
