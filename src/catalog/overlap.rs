@@ -17,8 +17,9 @@
 //!    rules sharing a rare token. Each rule keeps its best `keep` neighbours per vendor above
 //!    `min_score` and above `relative_cut` times the best score of that vendor.
 //! 5. Groups ("actions detected on several platforms") are the connected components of
-//!    mutual cross-vendor neighbours scoring at least `group_score`, split again with a
-//!    higher bar while a component is larger than `max_group`.
+//!    mutual cross-vendor neighbours scoring at least `group_score` whose shared weight is at
+//!    least `group_balance` of the broader rule's, split again with a higher bar while a
+//!    component is larger than `max_group`.
 //!
 //! docs/overlap.md has the method, its parameters and how it is measured.
 
@@ -42,6 +43,10 @@ pub struct Params {
     pub relative_cut: f64,
     /// Lowest score of a link inside a group.
     pub group_score: f64,
+    /// Lowest balance of a link inside a group: the shared weight over the weight of the
+    /// broader rule (`dot / max(|a|², |b|²)`). A rule listing twenty actions is a neighbour of
+    /// each, but does not glue their groups together.
+    pub group_balance: f64,
     /// Largest group; bigger components are split with a higher bar.
     pub max_group: usize,
     /// Tokens held by more rules than this are not distinctive. `None`: `max(10, N / 50)`.
@@ -65,6 +70,7 @@ impl Default for Params {
             min_score: 0.2,
             relative_cut: 0.4,
             group_score: 0.3,
+            group_balance: 0.25,
             max_group: 24,
             max_df: None,
             idf_power: 2.0,
@@ -97,6 +103,8 @@ pub struct Neighbour {
     pub vendor: Vendor,
     /// Cosine of the weighted tokens times the technique and data-source factors.
     pub score: f64,
+    /// Shared weight over the weight of the broader of the two rules (1: same values).
+    pub balance: f64,
     pub same_technique: bool,
     pub same_source: bool,
     /// Shared values, heaviest first.
@@ -303,9 +311,10 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                         }
                     }
                 }
-                let mut scored: Vec<(Vendor, f64, usize, bool, bool)> = Vec::new();
+                let mut scored: Vec<(Vendor, f64, usize, bool, bool, f64)> = Vec::new();
                 for &b in touched.iter() {
                     let cos = acc[b] / (norms[a] * norms[b]);
+                    let balance = acc[b] / norms[a].max(norms[b]).powi(2);
                     acc[b] = 0.0;
                     if cos * best_factor < params.min_score {
                         continue;
@@ -313,7 +322,7 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                     let (t, s, factor) =
                         context(&parents[a], &parents[b], &features[a], &features[b], params);
                     if cos * factor >= params.min_score {
-                        scored.push((rules[b].vendor, cos * factor, b, t, s));
+                        scored.push((rules[b].vendor, cos * factor, b, t, s, balance));
                     }
                 }
                 touched.clear();
@@ -321,7 +330,7 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                 let mut out = Vec::new();
                 // (vendor, count so far, best score)
                 let mut last: Option<(Vendor, usize, f64)> = None;
-                for (vendor, score, b, same_technique, same_source) in scored {
+                for (vendor, score, b, same_technique, same_source, balance) in scored {
                     let (count, best) = match last {
                         Some((v, c, best)) if v == vendor => (c + 1, best),
                         _ => (1, score),
@@ -334,6 +343,7 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                         rule: b,
                         vendor,
                         score,
+                        balance,
                         same_technique,
                         same_source,
                         shared: shared(a, b, &features, &origins, &tokens),
@@ -436,7 +446,11 @@ fn group(
     for (a, list) in neighbours.iter().enumerate() {
         for nb in list {
             let b = nb.rule;
-            if a < b && rules[a].vendor != rules[b].vendor && nb.score >= p.group_score {
+            if a < b
+                && rules[a].vendor != rules[b].vendor
+                && nb.score >= p.group_score
+                && nb.balance >= p.group_balance
+            {
                 if let Some(&back) = lookup[b].get(&a) {
                     edges.push((a, b, nb.score.min(back)));
                 }

@@ -422,3 +422,37 @@ fn top_by_vendor_lists_each_vendor_once() {
     assert!(lists.iter().all(|(v, l)| l.iter().all(|n| n.vendor == *v)));
     assert!(ov.top(a, Vendor::Splunk, 0).is_empty());
 }
+
+#[test]
+fn a_broad_rule_does_not_glue_groups() {
+    let mut rules = background(70);
+    let one = |v: Vendor, id: &str, value: &str| rule(v, id, &[], p("op", Op::Eq, &[value]));
+    rules.push(one(Vendor::Sigma, "s-x", "action.x.create"));
+    rules.push(one(Vendor::Elastic, "e-x", "action.x.create"));
+    rules.push(one(Vendor::Sigma, "s-y", "action.y.delete"));
+    rules.push(one(Vendor::Elastic, "e-y", "action.y.delete"));
+    let listed: Vec<String> = (0..6).map(|i| format!("action.z{i}.other")).collect();
+    let mut values: Vec<&str> = vec!["action.x.create", "action.y.delete"];
+    values.extend(listed.iter().map(String::as_str));
+    rules.push(rule(
+        Vendor::Sentinel,
+        "k-broad",
+        &[],
+        p("OperationName", Op::Eq, &values),
+    ));
+    // The listed values must be held twice to count at all.
+    for (i, v) in listed.iter().enumerate() {
+        rules.push(one(Vendor::Chronicle, &format!("c-{i}"), v));
+    }
+    let ov = compute_with(&rules, &Params::default());
+    let broad = find(&rules, Vendor::Sentinel, "k-broad");
+    let sx = find(&rules, Vendor::Sigma, "s-x");
+    // The broad rule is a neighbour of each narrow one ...
+    assert_eq!(ov.top(sx, Vendor::Sentinel, 5)[0].rule, broad);
+    assert!(ov.top(sx, Vendor::Sentinel, 5)[0].balance < 0.25);
+    // ... but the two actions stay apart, and the broad rule is in no group.
+    let gx = &ov.groups[ov.group_of[sx][0]];
+    let ids: Vec<&str> = gx.rules.iter().map(|&r| rules[r].id.as_str()).collect();
+    assert_eq!(ids, vec!["s-x", "e-x"]);
+    assert!(ov.group_of[broad].is_empty());
+}
