@@ -125,7 +125,6 @@ fn date_parts() {
 }
 
 #[test]
-<<<<<<< HEAD
 fn at_least_counts_matching_events() {
     use crate::model::{Detection, Expect, Rule, RuleTest, SourceLocation, Vendor};
     let mut rule = Rule::new(Vendor::Sigma, "r", SourceLocation::default());
@@ -152,7 +151,6 @@ fn at_least_counts_matching_events() {
         got,
         vec![Outcome::Pass, Outcome::Pass, Outcome::Fail, Outcome::Fail]
     );
-=======
 fn truthy_follows_python() {
     let ev = json!({"a": "", "b": "x", "c": [], "d": [""], "e": {}, "f": 0, "g": false,
                     "h": null, "i": {"j": 1}});
@@ -203,5 +201,4 @@ fn any_element_ties_conditions_to_one_element() {
     };
     assert_eq!(eval(&negated, &same), Verdict::Match);
     assert_eq!(eval(&negated, &json!({"auth": [{"permission": "x"}]})), Verdict::NoMatch);
->>>>>>> panther
 }
