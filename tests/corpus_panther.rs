@@ -13,7 +13,10 @@ fn corpus() -> Option<PathBuf> {
     };
     let p = PathBuf::from(dir).join("panther");
     if !p.is_dir() {
-        eprintln!("{} is missing: skipping the Panther corpus test", p.display());
+        eprintln!(
+            "{} is missing: skipping the Panther corpus test",
+            p.display()
+        );
         return None;
     }
     Some(p)
@@ -23,7 +26,11 @@ fn show(e: &Expr, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     match e {
         Expr::All { items } | Expr::Any { items } => {
-            let k = if matches!(e, Expr::All { .. }) { "ALL" } else { "ANY" };
+            let k = if matches!(e, Expr::All { .. }) {
+                "ALL"
+            } else {
+                "ANY"
+            };
             out.push_str(&format!("{pad}{k}\n"));
             items.iter().for_each(|i| show(i, depth + 1, out));
         }
@@ -47,7 +54,10 @@ fn show(e: &Expr, depth: usize, out: &mut String) {
         Expr::Const { value } => out.push_str(&format!("{pad}{value}\n")),
         Expr::Opaque { text, reason } => out.push_str(&format!(
             "{pad}OPAQUE {reason}: {}\n",
-            text.replace('\n', " ").chars().take(100).collect::<String>()
+            text.replace('\n', " ")
+                .chars()
+                .take(100)
+                .collect::<String>()
         )),
         Expr::Sequence { steps, .. } => {
             out.push_str(&format!("{pad}SEQUENCE\n"));
@@ -90,12 +100,18 @@ fn dump() {
             if let Some(d) = &r.detection {
                 show(&d.expr, 0, &mut s);
                 for o in &d.output_fields {
-                    s.push_str(&format!("  out {} <- {:?} ({:?})\n", o.name, o.source, o.note));
+                    s.push_str(&format!(
+                        "  out {} <- {:?} ({:?})\n",
+                        o.name, o.source, o.note
+                    ));
                 }
             }
             let results = ruledex::verify::matcher::run_tests(r);
             for (t, res) in r.tests.iter().zip(results) {
-                s.push_str(&format!("  test {:?} {:?} {}\n", t.name, res.outcome, res.detail));
+                s.push_str(&format!(
+                    "  test {:?} {:?} {}\n",
+                    t.name, res.outcome, res.detail
+                ));
             }
             println!("== {} ({})\n{s}", r.id, rel);
         }
@@ -126,7 +142,10 @@ fn opaque_nodes() {
                 println!(
                     "{undecided}\t{reason}\t{}\t{}",
                     r.source.path,
-                    text.replace('\n', " ").chars().take(160).collect::<String>()
+                    text.replace('\n', " ")
+                        .chars()
+                        .take(160)
+                        .collect::<String>()
                 );
             }
         });
@@ -155,17 +174,27 @@ fn shared_corpus_yaml_loads() {
     assert!(files > 900, "rule files found: {files}");
     assert_eq!(rules.len(), files, "every rule file yields one rule");
     // The YAML alone gives ids, titles, log types or resource types, and ATT&CK.
-    assert!(rules.iter().all(|r| !r.id.is_empty() && !r.title.is_empty()));
+    assert!(rules
+        .iter()
+        .all(|r| !r.id.is_empty() && !r.title.is_empty()));
     let typed = rules
         .iter()
         .filter(|r| {
-            r.facet_values(ruledex::model::FacetKind::LogType).next().is_some()
-                || r.facet_values(ruledex::model::FacetKind::ResourceType).next().is_some()
+            r.facet_values(ruledex::model::FacetKind::LogType)
+                .next()
+                .is_some()
+                || r.facet_values(ruledex::model::FacetKind::ResourceType)
+                    .next()
+                    .is_some()
                 || r.facet_values(ruledex::model::FacetKind::RuleType)
                     .any(|t| t == "Correlation rule" || t == "Scheduled rule")
         })
         .count();
-    assert!(typed * 100 >= rules.len() * 95, "{typed} of {} typed", rules.len());
+    assert!(
+        typed * 100 >= rules.len() * 95,
+        "{typed} of {} typed",
+        rules.len()
+    );
     let with_attack = rules.iter().filter(|r| !r.techniques.is_empty()).count();
     assert!(with_attack * 2 >= rules.len(), "{with_attack} with ATT&CK");
     // The Python files are not in the corpus: each rule says so, and its tests are kept.
@@ -173,7 +202,10 @@ fn shared_corpus_yaml_loads() {
         .iter()
         .filter(|r| r.metadata.iter().any(|(k, _)| k == "Python logic"))
         .count();
-    assert!(missing * 100 >= rules.len() * 85, "{missing} without Python");
+    assert!(
+        missing * 100 >= rules.len() * 85,
+        "{missing} without Python"
+    );
     let tests: usize = rules.iter().map(|r| r.tests.len()).sum();
     assert!(tests > 3000, "{tests} tests");
 }

@@ -46,11 +46,12 @@ pub fn of_rule(rule: &Rule) -> Vec<Indicator> {
         } else {
             p.op.as_str().to_string()
         };
-        let values: Vec<String> = if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Truthy) {
-            vec![String::new()]
-        } else {
-            p.values.iter().map(|v| v.to_string()).collect()
-        };
+        let values: Vec<String> =
+            if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Truthy) {
+                vec![String::new()]
+            } else {
+                p.values.iter().map(|v| v.to_string()).collect()
+            };
         for value in values {
             let ind = Indicator {
                 field: field.clone(),

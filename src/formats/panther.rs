@@ -46,7 +46,9 @@ impl Format for Panther {
     fn load(&self, root: &Root, files: &[&SourceFile]) -> Loaded {
         let support = Support::read(root);
         let mut loaded = load_each(root, files, |f| rule::load(root, f, &support));
-        loaded.diagnostics.extend(support.diagnostics.iter().cloned());
+        loaded
+            .diagnostics
+            .extend(support.diagnostics.iter().cloned());
         link_correlations(&mut loaded);
         loaded
     }

@@ -353,10 +353,19 @@ mod tests {
     #[test]
     fn key_value_conditions() {
         let e = det("- Key: action\n  Condition: Equals\n  Value: repo.archived\n");
-        assert_eq!(eval(&e, &json!({"action": "repo.archived"})), Verdict::Match);
-        assert_eq!(eval(&e, &json!({"action": "Repo.Archived"})), Verdict::NoMatch);
+        assert_eq!(
+            eval(&e, &json!({"action": "repo.archived"})),
+            Verdict::Match
+        );
+        assert_eq!(
+            eval(&e, &json!({"action": "Repo.Archived"})),
+            Verdict::NoMatch
+        );
         let e = det("- KeyPath: actor.name\n  Condition: IEquals\n  Value: ALICE\n");
-        assert_eq!(eval(&e, &json!({"actor": {"name": "alice"}})), Verdict::Match);
+        assert_eq!(
+            eval(&e, &json!({"actor": {"name": "alice"}})),
+            Verdict::Match
+        );
         let e = det("- DeepKey: [a, b]\n  Condition: DoesNotEqual\n  Value: x\n");
         assert_eq!(eval(&e, &json!({})), Verdict::Match);
         assert_eq!(eval(&e, &json!({"a": {"b": "x"}})), Verdict::NoMatch);

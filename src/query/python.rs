@@ -42,7 +42,10 @@ enum Global {
     Def(usize),
     /// A top-level assignment of a single name (index into the suite).
     Value(usize),
-    From { module: String, name: String },
+    From {
+        module: String,
+        name: String,
+    },
     Import(String),
     /// Assigned more than once, or inside a block: not followed.
     Ambiguous,
@@ -103,9 +106,10 @@ impl Source {
                 ast::Stmt::Import(imp) => {
                     for a in &imp.names {
                         let full = a.name.to_string();
-                        let bind = a.asname.as_ref().map(|x| x.to_string()).unwrap_or_else(|| {
-                            full.split('.').next().unwrap_or(&full).to_string()
-                        });
+                        let bind =
+                            a.asname.as_ref().map(|x| x.to_string()).unwrap_or_else(|| {
+                                full.split('.').next().unwrap_or(&full).to_string()
+                            });
                         let module = if a.asname.is_some() {
                             full
                         } else {
@@ -115,7 +119,11 @@ impl Source {
                     }
                 }
                 ast::Stmt::ImportFrom(imp) => {
-                    let module = imp.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
+                    let module = imp
+                        .module
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default();
                     for a in &imp.names {
                         let bind = a.asname.as_ref().unwrap_or(&a.name).to_string();
                         set(
@@ -263,7 +271,9 @@ impl Mapping {
         let body = p.strip_prefix("$.").unwrap_or(p);
         let ok = !body.is_empty()
             && body.split('.').all(|s| {
-                !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
             });
         if ok && (p.starts_with("$.") || !p.contains('.')) {
             Mapping::Path(body.split('.').map(String::from).collect())
@@ -391,9 +401,7 @@ fn context_fields(s: &sym::Sym) -> Vec<OutputField> {
             .iter()
             .map(|(k, v)| (k.py_str(), describe(v)))
             .collect(),
-        sym::Sym::Const(Py::Dict(items)) => {
-            items.iter().map(|(k, _)| (k.py_str(), None)).collect()
-        }
+        sym::Sym::Const(Py::Dict(items)) => items.iter().map(|(k, _)| (k.py_str(), None)).collect(),
         sym::Sym::Cond(_, a, b) => {
             let mut out = context_fields(a);
             for f in context_fields(b) {

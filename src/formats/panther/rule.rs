@@ -6,8 +6,8 @@ use crate::diag::{find_line, Diagnostic};
 use crate::discover::{Root, SourceFile};
 use crate::formats::{parse_yaml, scalar, sidecar_tests, str_list, Loaded};
 use crate::model::{
-    Detection, Expect, Expr, FacetKind, Language, OutputField, Query, RelatedRule, Rule,
-    RuleTest, Section, Severity, SourceLocation, Vendor,
+    Detection, Expect, Expr, FacetKind, Language, OutputField, Query, RelatedRule, Rule, RuleTest,
+    Section, Severity, SourceLocation, Vendor,
 };
 use crate::query::{panther_detection, python};
 use crate::verify::checks::Check;
@@ -44,7 +44,11 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
         return out;
     }
     let kind = scalar(doc.get("AnalysisType")).unwrap_or_default();
-    let id_key = if kind == "policy" { "PolicyID" } else { "RuleID" };
+    let id_key = if kind == "policy" {
+        "PolicyID"
+    } else {
+        "RuleID"
+    };
     let line_of = |key: &str| find_line(&file.text, &format!("{key}:")).unwrap_or(1);
     let id = match scalar(doc.get(id_key)).filter(|s| !s.trim().is_empty()) {
         Some(id) => id.trim().to_string(),
@@ -236,9 +240,15 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
                             .filter(|f| {
                                 matches!(
                                     f.as_str(),
-                                    "title" | "dedup" | "alert_context" | "severity"
-                                        | "description" | "reference" | "runbook"
-                                        | "destinations" | "unique"
+                                    "title"
+                                        | "dedup"
+                                        | "alert_context"
+                                        | "severity"
+                                        | "description"
+                                        | "reference"
+                                        | "runbook"
+                                        | "destinations"
+                                        | "unique"
                                 )
                             })
                             .map(|f| format!("{f}()"))
@@ -285,7 +295,14 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
     if let Some(det) = &mut rule.detection {
         det.output_fields = outputs;
     }
-    tests(root, file, &doc, &mut rule, reading.as_ref(), &mut out.diagnostics);
+    tests(
+        root,
+        file,
+        &doc,
+        &mut rule,
+        reading.as_ref(),
+        &mut out.diagnostics,
+    );
     if kind != "policy" {
         align_keys(&mut rule);
     }
@@ -343,9 +360,10 @@ fn scheduled_queries(doc: &J, rule: &mut Rule, sup: &Support) {
                     markdown: md,
                 });
             }
-            None => rule
-                .metadata
-                .push(("Scheduled query".into(), format!("{name} (not in this repository)"))),
+            None => rule.metadata.push((
+                "Scheduled query".into(),
+                format!("{name} (not in this repository)"),
+            )),
         }
     }
 }
@@ -461,10 +479,7 @@ fn yaml_outputs(doc: &J) -> Vec<OutputField> {
         let source = kv.and_then(|k| {
             scalar(k.get("Key"))
                 .or_else(|| scalar(k.get("KeyPath")))
-                .or_else(|| {
-                    k.get("DeepKey")
-                        .map(|d| str_list(Some(d)).join("."))
-                })
+                .or_else(|| k.get("DeepKey").map(|d| str_list(Some(d)).join(".")))
         });
         out.push(OutputField {
             name,
@@ -540,7 +555,9 @@ fn tests(
                         Check::InvalidValue,
                         disp.clone(),
                         line,
-                        format!("test `{name}`: `ExpectedResult` must be true or false, not {other}"),
+                        format!(
+                            "test `{name}`: `ExpectedResult` must be true or false, not {other}"
+                        ),
                     )
                     .for_rule(&rule.id),
                 );

@@ -73,7 +73,10 @@ impl Support {
             let Some(kind) = analysis_type(&f.text) else {
                 continue;
             };
-            if !matches!(kind, "global" | "datamodel" | "scheduled_query" | "saved_query") {
+            if !matches!(
+                kind,
+                "global" | "datamodel" | "scheduled_query" | "saved_query"
+            ) {
                 continue;
             }
             let doc = match parse_yaml(&f.text) {

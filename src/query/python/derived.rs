@@ -191,8 +191,16 @@ impl Derived {
                         continue;
                     }
                     let ev = regex::escape(v);
-                    let lead = if *left { format!("{class}*") } else { String::new() };
-                    let trail = if *right { format!("{class}*") } else { String::new() };
+                    let lead = if *left {
+                        format!("{class}*")
+                    } else {
+                        String::new()
+                    };
+                    let trail = if *right {
+                        format!("{class}*")
+                    } else {
+                        String::new()
+                    };
                     let pat = match op {
                         Op::Eq if edge_left || edge_right => continue,
                         Op::Eq => format!("\\A{lead}{ev}{trail}\\z"),
@@ -329,10 +337,7 @@ impl Derived {
                 // A maxsplit of 1 keeps the first (split) or last (rsplit) part a segment.
                 match (name, args.get(1)) {
                     (_, None) | (_, Some(Py::Int(-1))) => DKind::Parts { sep, keep: None },
-                    ("split", Some(Py::Int(1))) => DKind::Parts {
-                        sep,
-                        keep: Some(0),
-                    },
+                    ("split", Some(Py::Int(1))) => DKind::Parts { sep, keep: Some(0) },
                     ("rsplit", Some(Py::Int(1))) => DKind::Parts {
                         sep,
                         keep: Some(-1),
@@ -357,7 +362,10 @@ impl Derived {
         match (&self.kind, i) {
             (DKind::Parts { sep, .. }, i) => Some(Derived {
                 base: self.base.clone(),
-                kind: DKind::Segment { sep: *sep, index: i },
+                kind: DKind::Segment {
+                    sep: *sep,
+                    index: i,
+                },
                 fold: self.fold,
             }),
             _ => None,
@@ -451,7 +459,9 @@ mod tests {
         let e = d.test(Op::Eq, &[Py::str("a.b")]).unwrap();
         check(&e, "a.b..", true);
         check(&e, "a.bc", false);
-        let t = Derived::from_method(&field("x"), "strip", &[]).unwrap().truthy();
+        let t = Derived::from_method(&field("x"), "strip", &[])
+            .unwrap()
+            .truthy();
         check(&t, "   ", false);
         check(&t, " a ", true);
     }

@@ -526,7 +526,12 @@ impl<'a> Interp<'a> {
                     None => {
                         for t in elts {
                             let text = self.text(m, t);
-                            self.assign(t, opaque(&text, "unpacking the reader does not follow"), env, m);
+                            self.assign(
+                                t,
+                                opaque(&text, "unpacking the reader does not follow"),
+                                env,
+                                m,
+                            );
                         }
                     }
                 }
@@ -623,7 +628,9 @@ impl<'a> Interp<'a> {
             });
         }
         let items: Option<Vec<Sym>> = match &iter {
-            Sym::Const(c) => c.iter_items().map(|v| v.into_iter().map(Sym::Const).collect()),
+            Sym::Const(c) => c
+                .iter_items()
+                .map(|v| v.into_iter().map(Sym::Const).collect()),
             Sym::Seq(items) => Some(items.clone()),
             Sym::Dict(items) => Some(items.iter().map(|(k, _)| Sym::Const(k.clone())).collect()),
             _ => None,
@@ -657,13 +664,23 @@ impl<'a> Interp<'a> {
         match iter {
             Sym::Field(list) => self.loop_over_field(f, list, env, m, text),
             Sym::Opaque { reason, .. } => Out::Ret(opaque(text, reason)),
-            _ => Out::Ret(opaque(text, "a loop over a value the reader does not model")),
+            _ => Out::Ret(opaque(
+                text,
+                "a loop over a value the reader does not model",
+            )),
         }
     }
 
     /// `for x in event.get("list"): ...`: only the shapes "return R when some element
     /// satisfies a condition" and "set a flag when some element does" are followed.
-    fn loop_over_field(&self, f: &ast::StmtFor, list: Field, env: Env, m: usize, text: &str) -> Out {
+    fn loop_over_field(
+        &self,
+        f: &ast::StmtFor,
+        list: Field,
+        env: Env,
+        m: usize,
+        text: &str,
+    ) -> Out {
         let give_up = |why: &str| Out::Ret(opaque(text, why.to_string()));
         if list.hint == Hint::Dict {
             return give_up("a loop over the keys of an object of the event");
@@ -742,7 +759,10 @@ impl<'a> Interp<'a> {
         }
         let mut after = env.clone();
         for k in loop_locals {
-            let v = opaque(&k, format!("`{k}` keeps the value of the last element of a loop"));
+            let v = opaque(
+                &k,
+                format!("`{k}` keeps the value of the last element of a loop"),
+            );
             after.insert(k, v);
         }
         for (k, (v, conds)) in flags {
@@ -783,7 +803,9 @@ impl<'a> Interp<'a> {
                     ast::BoolOp::Or => or(parts),
                 }
             }
-            ast::Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => not(self.cond(&u.operand, env, m)),
+            ast::Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => {
+                not(self.cond(&u.operand, env, m))
+            }
             _ => truthy(&self.eval(e, env, m)),
         }
     }
@@ -937,11 +959,23 @@ impl<'a> Interp<'a> {
                     if let E::Starred(s) = x {
                         let v = self.eval(&s.value, env, m);
                         match v {
-                            Sym::Const(c) if c.iter_items().is_some() && !matches!(c, Py::Str(_)) => {
-                                items.extend(c.iter_items().unwrap_or_default().into_iter().map(Sym::Const))
+                            Sym::Const(c)
+                                if c.iter_items().is_some() && !matches!(c, Py::Str(_)) =>
+                            {
+                                items.extend(
+                                    c.iter_items()
+                                        .unwrap_or_default()
+                                        .into_iter()
+                                        .map(Sym::Const),
+                                )
                             }
                             Sym::Seq(v) => items.extend(v),
-                            _ => return opaque(&self.text(m, e), "unpacking the reader does not follow"),
+                            _ => {
+                                return opaque(
+                                    &self.text(m, e),
+                                    "unpacking the reader does not follow",
+                                )
+                            }
                         }
                         continue;
                     }
@@ -993,7 +1027,9 @@ impl<'a> Interp<'a> {
                             Sym::Const(Py::Dict(more)) => {
                                 items.extend(more.into_iter().map(|(a, b)| (a, Sym::Const(b))))
                             }
-                            _ => return opaque(&self.text(m, e), "a dict built from another value"),
+                            _ => {
+                                return opaque(&self.text(m, e), "a dict built from another value")
+                            }
                         },
                     }
                 }
@@ -1058,12 +1094,8 @@ impl<'a> Interp<'a> {
         // any()/all() over a generator: quantifiers.
         if let ast::Expr::Name(n) = &*c.func {
             let fname = n.id.as_str();
-            if (fname == "any" || fname == "all") && c.args.len() == 1 && !env.contains_key(fname)
-            {
-                let builtin = matches!(
-                    self.modules[m].globals.get(fname),
-                    None
-                );
+            if (fname == "any" || fname == "all") && c.args.len() == 1 && !env.contains_key(fname) {
+                let builtin = matches!(self.modules[m].globals.get(fname), None);
                 if builtin {
                     let q = if fname == "any" { Comp::Any } else { Comp::All };
                     match &c.args[0] {
@@ -1089,9 +1121,12 @@ impl<'a> Interp<'a> {
         for a in &c.args {
             if let ast::Expr::Starred(s) = a {
                 match self.eval(&s.value, env, m) {
-                    Sym::Const(v) if v.iter_items().is_some() => {
-                        args.extend(v.iter_items().unwrap_or_default().into_iter().map(Sym::Const))
-                    }
+                    Sym::Const(v) if v.iter_items().is_some() => args.extend(
+                        v.iter_items()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(Sym::Const),
+                    ),
                     Sym::Seq(v) => args.extend(v),
                     _ => return opaque(&text, "a call with unpacked arguments"),
                 }
@@ -1164,7 +1199,9 @@ impl<'a> Interp<'a> {
         }
         let text = text.to_string();
         let items: Option<Vec<Sym>> = match &iter {
-            Sym::Const(c) => c.iter_items().map(|v| v.into_iter().map(Sym::Const).collect()),
+            Sym::Const(c) => c
+                .iter_items()
+                .map(|v| v.into_iter().map(Sym::Const).collect()),
             Sym::Seq(items) => Some(items.clone()),
             Sym::Dict(items) => Some(items.iter().map(|(k, _)| Sym::Const(k.clone())).collect()),
             _ => None,
@@ -1205,7 +1242,12 @@ impl<'a> Interp<'a> {
         let list = match iter {
             Sym::Field(f) if f.is_plain() && !matches!(f.hint, Hint::Str | Hint::Dict) => f,
             Sym::Opaque { reason, .. } => return opaque(&text, reason),
-            _ => return opaque(&text, "a comprehension over a value the reader does not model"),
+            _ => {
+                return opaque(
+                    &text,
+                    "a comprehension over a value the reader does not model",
+                )
+            }
         };
         let ast::Expr::Name(target) = &g.target else {
             return opaque(&text, "a comprehension with unpacking");
@@ -1242,7 +1284,11 @@ impl<'a> Interp<'a> {
         let v = truthy(&value);
         let q = match kind {
             Comp::Any => sym::exists(&and(vec![guard, v]), &marker, &list.name()),
-            _ => not(sym::exists(&and(vec![guard, not(v)]), &marker, &list.name())),
+            _ => not(sym::exists(
+                &and(vec![guard, not(v)]),
+                &marker,
+                &list.name(),
+            )),
         };
         if sym::has_marker(&q) {
             return opaque(&text, "a condition on the elements of a list");
@@ -1275,7 +1321,11 @@ impl<'a> Interp<'a> {
             };
             let ta = truthy(&Sym::Field(a.clone()));
             let tb = truthy(&Sym::Field(b.clone()));
-            cond(ta, Sym::Field(a), cond(tb, Sym::Field(b), Sym::Const(default.clone())))
+            cond(
+                ta,
+                Sym::Field(a),
+                cond(tb, Sym::Field(b), Sym::Const(default.clone())),
+            )
         };
         if self.ctx.kind != EventKind::Rule {
             return fallback;
@@ -1523,7 +1573,10 @@ fn same_out(a: &Out, b: &Out) -> bool {
         (Out::Next(x), Out::Next(y))
         | (Out::Break(x), Out::Break(y))
         | (Out::Continue(x), Out::Continue(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && sym::same(v1, v2))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && sym::same(v1, v2))
         }
         (Out::Branch(c1, a1, b1), Out::Branch(c2, a2, b2)) => {
             sym::same_expr(c1, c2) && same_out(a1, a2) && same_out(b1, b2)

@@ -2,8 +2,8 @@
 //! methods (`get`, `deep_get`, `udm`...), string and dict methods, and the few
 //! `panther_base_helpers` functions it models directly (`deep_get`, `pattern_match`...).
 
-use super::interp::{bool_sym, seq_or_const, Interp};
 use super::derived::Derived;
+use super::interp::{bool_sym, seq_or_const, Interp};
 use super::sym::{self, cond, opaque, truthy, Cmp, Conv, Field, Func, Hint, Sym};
 use super::value::{str_method, Py};
 use super::EventKind;
@@ -13,8 +13,27 @@ use rustpython_parser::ast;
 /// Builtin names the reader models.
 pub fn builtin(name: &str) -> Option<Sym> {
     const NAMES: &[&str] = &[
-        "any", "all", "len", "str", "int", "float", "bool", "isinstance", "set", "list", "tuple",
-        "sorted", "min", "max", "abs", "print", "range", "dict", "sum", "repr", "frozenset",
+        "any",
+        "all",
+        "len",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "isinstance",
+        "set",
+        "list",
+        "tuple",
+        "sorted",
+        "min",
+        "max",
+        "abs",
+        "print",
+        "range",
+        "dict",
+        "sum",
+        "repr",
+        "frozenset",
     ];
     if NAMES.contains(&name) {
         return Some(Sym::Func(Func::Native(name.to_string())));
@@ -52,14 +71,20 @@ pub fn module_attr(module: &str, name: &str) -> Sym {
             known_fn(name)
         }
         ("fnmatch", "fnmatch" | "fnmatchcase") => known_fn(name),
-        ("ipaddress", "ip_address" | "ip_network" | "IPv4Address" | "IPv6Address" | "IPv4Network" | "IPv6Network") => known_fn(name),
+        (
+            "ipaddress",
+            "ip_address" | "ip_network" | "IPv4Address" | "IPv6Address" | "IPv4Network"
+            | "IPv6Network",
+        ) => known_fn(name),
         ("json", "loads" | "dumps") => known_fn(name),
         ("panther_detection_helpers.caching" | "panther_oss_helpers", _) => {
             Sym::Func(Func::Native(format!("kv.{name}")))
         }
-        ("collections.abc" | "collections" | "typing", "Mapping" | "MutableMapping" | "Sequence" | "MutableSequence" | "Iterable" | "Collection") => {
-            Sym::Func(Func::Native(format!("abc.{name}")))
-        }
+        (
+            "collections.abc" | "collections" | "typing",
+            "Mapping" | "MutableMapping" | "Sequence" | "MutableSequence" | "Iterable"
+            | "Collection",
+        ) => Sym::Func(Func::Native(format!("abc.{name}"))),
         ("typing" | "panther_core" | "panther_core.enriched_event", _) => {
             opaque(name, "a type annotation")
         }
@@ -234,8 +259,14 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
         })
     };
     let mut alts: Vec<Py> = Vec::new();
-    for v in [&key_absent, &parent_absent, &parent_null].into_iter().flatten() {
-        if !alts.iter().any(|a| a.py_eq(v) && a.type_name() == v.type_name()) {
+    for v in [&key_absent, &parent_absent, &parent_null]
+        .into_iter()
+        .flatten()
+    {
+        if !alts
+            .iter()
+            .any(|a| a.py_eq(v) && a.type_name() == v.type_name())
+        {
             alts.push(v.clone());
         }
     }
@@ -252,7 +283,10 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
     ]);
     let parent_gone = match (&parent_absent, &parent_null) {
         (Some(a), Some(b)) if !a.py_eq(b) => {
-            return opaque(text, "a key whose default depends on how its parent is missing")
+            return opaque(
+                text,
+                "a key whose default depends on how its parent is missing",
+            )
         }
         (Some(a), _) => Some(a.clone()),
         (None, b) => b.clone(),
@@ -280,7 +314,13 @@ fn default_arg(args: &[Sym], pos: usize, kwargs: &[(String, Sym)]) -> Result<Py,
     }
 }
 
-fn event_method(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text: &str) -> Sym {
+fn event_method(
+    ip: &Interp,
+    name: &str,
+    args: &[Sym],
+    kwargs: &[(String, Sym)],
+    text: &str,
+) -> Sym {
     let policy = ip.kind() == EventKind::Policy;
     match name {
         "get" => {
@@ -491,9 +531,14 @@ fn fnmatch_test(subject: &Sym, pattern: &str, text: &str) -> Sym {
             compiled.as_ref().map(|r| r.is_match(s))
         })
     } else {
-        str_test(subject, Op::Regex, &[Py::Str(re.clone())], true, text, &|s| {
-            compiled.as_ref().map(|r| r.is_match(s))
-        })
+        str_test(
+            subject,
+            Op::Regex,
+            &[Py::Str(re.clone())],
+            true,
+            text,
+            &|s| compiled.as_ref().map(|r| r.is_match(s)),
+        )
     }
 }
 
@@ -546,17 +591,17 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 let Some(items) = nets.iter_items().filter(|_| !matches!(nets, Py::Str(_))) else {
                     return opaque(text, "a computed network list");
                 };
-                let vals: Option<Vec<Value>> = items
-                    .iter()
-                    .map(|n| n.as_str().map(Value::str))
-                    .collect();
+                let vals: Option<Vec<Value>> =
+                    items.iter().map(|n| n.as_str().map(Value::str)).collect();
                 let Some(vals) = vals else {
                     return opaque(text, "a non-string network");
                 };
                 if vals.is_empty() {
                     return Sym::Const(Py::Bool(false));
                 }
-                Sym::Bool(Expr::Pred(Predicate::field(f.name(), Op::Cidr, vals).cased(true)))
+                Sym::Bool(Expr::Pred(
+                    Predicate::field(f.name(), Op::Cidr, vals).cased(true),
+                ))
             }
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "an IP network test")),
         },
@@ -569,7 +614,10 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             };
             match args {
                 [Sym::Const(Py::Str(p)), s, ..] => regex_test(p, kind, flags, s, text),
-                [Sym::Pattern { pattern, ignore_case }, s, ..] => {
+                [Sym::Pattern {
+                    pattern,
+                    ignore_case,
+                }, s, ..] => {
                     let f = flags | if *ignore_case { 2 } else { 0 };
                     regex_test(pattern, kind, f, s, text)
                 }
@@ -666,7 +714,8 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 Some(c) => Sym::Derived(c),
                 None => opaque(text, "the length of a derived string"),
             },
-            _ => propagate(text, args).unwrap_or_else(|| opaque(text, "the length of the event's data")),
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, "the length of the event's data")),
         },
         "str" | "int" | "float" => {
             if let [x] = args {
@@ -712,7 +761,8 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             [Sym::Field(f)] if f.is_plain() && matches!(f.hint, Hint::List) && name != "sorted" => {
                 Sym::Field(f.clone())
             }
-            _ => propagate(text, args).unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
         },
         "isinstance" => match args {
             [x, t] => match type_names(t) {
@@ -850,10 +900,16 @@ fn isinstance(x: &Sym, names: &[String], policy: bool, text: &str) -> Sym {
             isinstance(b, names, policy, text),
         ),
         Sym::Seq(_) => Sym::Const(Py::Bool(names.iter().any(|n| {
-            matches!(n.as_str(), "list" | "abc.Sequence" | "abc.MutableSequence" | "abc.Iterable" | "abc.Collection")
+            matches!(
+                n.as_str(),
+                "list" | "abc.Sequence" | "abc.MutableSequence" | "abc.Iterable" | "abc.Collection"
+            )
         }))),
         Sym::Dict(_) => Sym::Const(Py::Bool(names.iter().any(|n| {
-            matches!(n.as_str(), "dict" | "abc.Mapping" | "abc.MutableMapping" | "abc.Iterable" | "abc.Collection")
+            matches!(
+                n.as_str(),
+                "dict" | "abc.Mapping" | "abc.MutableMapping" | "abc.Iterable" | "abc.Collection"
+            )
         }))),
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
         _ => opaque(text, "a type test of a value the reader does not model"),
@@ -891,8 +947,12 @@ pub const PY_PRIVATE_NETS: &[&str] = &[
 
 fn cidr(f: &Field, nets: &[&str]) -> Expr {
     Expr::Pred(
-        Predicate::field(f.name(), Op::Cidr, nets.iter().map(|n| Value::str(*n)).collect())
-            .cased(true),
+        Predicate::field(
+            f.name(),
+            Op::Cidr,
+            nets.iter().map(|n| Value::str(*n)).collect(),
+        )
+        .cased(true),
     )
 }
 
@@ -906,9 +966,14 @@ fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
     match args {
         [Sym::Field(f)] if f.is_plain() => {
             let valid = |d: &Py| {
-                Some(d.as_str().and_then(|s| s.parse::<std::net::IpAddr>().ok()).is_some_and(|a| {
-                    any.iter().any(|n| n.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&a)))
-                }))
+                Some(
+                    d.as_str()
+                        .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+                        .is_some_and(|a| {
+                            any.iter()
+                                .any(|n| n.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&a)))
+                        }),
+                )
             };
             ip.may_raise(sym::not(sym::with_fallbacks(f, cidr(f, any), &valid)));
             Sym::Ip(f.clone())
@@ -918,7 +983,9 @@ fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
             Err(_) => raises(text),
         },
         [Sym::Cond(c, a, b)] => {
-            let l = ip.under((**c).clone(), || ip_address(ip, name, std::slice::from_ref(a), text));
+            let l = ip.under((**c).clone(), || {
+                ip_address(ip, name, std::slice::from_ref(a), text)
+            });
             let r = ip.under(sym::not((**c).clone()), || {
                 ip_address(ip, name, std::slice::from_ref(b), text)
             });
@@ -958,26 +1025,38 @@ fn may_raise_converting(ip: &Interp, name: &str, f: &Field) {
     }
     let pattern = match name {
         "int" => r"\A\s*[-+]?[0-9]+(?:_[0-9]+)*\s*\z",
-        _ => r"(?i)\A\s*[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)\s*\z",
+        _ => {
+            r"(?i)\A\s*[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)\s*\z"
+        }
     };
     let numeric = Expr::Pred(
         Predicate::field(
             f.name(),
             Op::IsType,
-            vec![Value::str("integer"), Value::str("float"), Value::str("boolean")],
+            vec![
+                Value::str("integer"),
+                Value::str("float"),
+                Value::str("boolean"),
+            ],
         )
         .cased(true),
     );
-    let text_ok = Expr::Pred(
-        Predicate::field(f.name(), Op::Regex, vec![Value::str(pattern)]).cased(true),
-    );
-    let present_ok = sym::or(vec![numeric, sym::and(vec![
-        Expr::Pred(Predicate::field(f.name(), Op::IsType, vec![Value::str("string")]).cased(true)),
-        text_ok,
-    ])]);
+    let text_ok =
+        Expr::Pred(Predicate::field(f.name(), Op::Regex, vec![Value::str(pattern)]).cased(true));
+    let present_ok = sym::or(vec![
+        numeric,
+        sym::and(vec![
+            Expr::Pred(
+                Predicate::field(f.name(), Op::IsType, vec![Value::str("string")]).cased(true),
+            ),
+            text_ok,
+        ]),
+    ]);
     let present = sym::and(vec![
         Expr::Pred(Predicate::field(f.name(), Op::Exists, vec![]).cased(true)),
-        sym::not(Expr::Pred(Predicate::field(f.name(), Op::IsNull, vec![]).cased(true))),
+        sym::not(Expr::Pred(
+            Predicate::field(f.name(), Op::IsNull, vec![]).cased(true),
+        )),
     ]);
     ip.may_raise(sym::and(vec![present, sym::not(present_ok)]));
     // Absent or null values convert their default, which the caller checks.
@@ -1033,8 +1112,12 @@ fn convert(name: &str, args: &[Sym], text: &str) -> Sym {
             convert(name, std::slice::from_ref(a), text),
             convert(name, std::slice::from_ref(b), text),
         ),
-        _ => propagate(text, args)
-            .unwrap_or_else(|| opaque(text, format!("{name}() of a value the reader does not model"))),
+        _ => propagate(text, args).unwrap_or_else(|| {
+            opaque(
+                text,
+                format!("{name}() of a value the reader does not model"),
+            )
+        }),
     }
 }
 
@@ -1104,7 +1187,10 @@ pub fn method(
         },
         Sym::Bool(_) | Sym::Match(_) => opaque(text, format!("method `{name}` of a match result")),
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
-        _ => opaque(text, format!("method `{name}` of a value the reader does not model")),
+        _ => opaque(
+            text,
+            format!("method `{name}` of a value the reader does not model"),
+        ),
     }
 }
 
@@ -1129,7 +1215,10 @@ fn derived_method(d: &Derived, name: &str, args: &[Sym], text: &str) -> Sym {
                 None => opaque(text, format!("`.{name}()` of a derived string")),
             }
         }
-        _ => opaque(text, format!("`.{name}()` of a string derived from the event's data")),
+        _ => opaque(
+            text,
+            format!("`.{name}()` of a string derived from the event's data"),
+        ),
     }
 }
 
@@ -1279,9 +1368,10 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
             opaque(text, "a constant tested against the event's data")
         }
         (Py::Str(_), "format") => opaque(text, "a string built from the event's data"),
-        (Py::Set(v) | Py::List(v) | Py::Tuple(v), "intersection" | "issubset" | "issuperset" | "isdisjoint" | "union" | "difference")
-            if consts.is_some() =>
-        {
+        (
+            Py::Set(v) | Py::List(v) | Py::Tuple(v),
+            "intersection" | "issubset" | "issuperset" | "isdisjoint" | "union" | "difference",
+        ) if consts.is_some() => {
             let other = consts
                 .as_ref()
                 .and_then(|c| c.first())
@@ -1297,9 +1387,8 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
                 _ => Py::Bool(!v.iter().any(has)),
             })
         }
-        _ => propagate(text, args).unwrap_or_else(|| {
-            opaque(text, format!("`.{name}()` on a {}", c.type_name()))
-        }),
+        _ => propagate(text, args)
+            .unwrap_or_else(|| opaque(text, format!("`.{name}()` on a {}", c.type_name()))),
     }
 }
 
@@ -1368,10 +1457,16 @@ pub fn binop(l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
             }
             (O::BitOr, Py::Set(x), Py::Set(y)) => Some(Py::set([x.clone(), y.clone()].concat())),
             (O::BitAnd, Py::Set(x), Py::Set(y)) => Some(Py::set(
-                x.iter().filter(|i| y.iter().any(|j| j.py_eq(i))).cloned().collect(),
+                x.iter()
+                    .filter(|i| y.iter().any(|j| j.py_eq(i)))
+                    .cloned()
+                    .collect(),
             )),
             (O::Sub, Py::Set(x), Py::Set(y)) => Some(Py::set(
-                x.iter().filter(|i| !y.iter().any(|j| j.py_eq(i))).cloned().collect(),
+                x.iter()
+                    .filter(|i| !y.iter().any(|j| j.py_eq(i)))
+                    .cloned()
+                    .collect(),
             )),
             (O::BitOr, Py::Dict(x), Py::Dict(y)) => {
                 let mut out = x.clone();

@@ -32,7 +32,11 @@ pub enum Sym {
     /// `len()` of a filtered list: only its emptiness is expressible.
     FilteredLen(Box<Filtered>),
     /// `sep.join(list)` of a list of the event (optionally lower-cased).
-    Joined { list: Field, sep: String, fold: bool },
+    Joined {
+        list: Field,
+        sep: String,
+        fold: bool,
+    },
     /// A string (or list) derived from a field by `strip()`, `split()`, indexing.
     Derived(Derived),
     /// `ipaddress.ip_address(field)`.
@@ -52,8 +56,14 @@ pub enum Sym {
     Func(Func),
     Module(String),
     /// A compiled regular expression (`re.compile`).
-    Pattern { pattern: String, ignore_case: bool },
-    Opaque { text: String, reason: String },
+    Pattern {
+        pattern: String,
+        ignore_case: bool,
+    },
+    Opaque {
+        text: String,
+        reason: String,
+    },
 }
 
 /// Something callable.
@@ -80,7 +90,11 @@ impl Filtered {
     }
     /// Some element passes the filter and satisfies `p` (of the element's value).
     pub fn some(&self, p: Expr) -> Expr {
-        exists(&and(vec![self.cond.clone(), p]), &self.marker, &self.list.name())
+        exists(
+            &and(vec![self.cond.clone(), p]),
+            &self.marker,
+            &self.list.name(),
+        )
     }
 }
 
@@ -150,9 +164,14 @@ pub fn same(a: &Sym, b: &Sym) -> bool {
         (Sym::Cond(c1, a1, b1), Sym::Cond(c2, a2, b2)) => {
             same_expr(c1, c2) && same(a1, a2) && same(b1, b2)
         }
-        (Sym::Seq(x), Sym::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Sym::Seq(x), Sym::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Sym::Dict(x), Sym::Dict(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
         }
         (Sym::Func(x), Sym::Func(y)) => x == y,
         (Sym::Module(x), Sym::Module(y)) => x == y,
@@ -166,9 +185,16 @@ pub fn same(a: &Sym, b: &Sym) -> bool {
                 ignore_case: i2,
             },
         ) => p1 == p2 && i1 == i2,
-        (Sym::Opaque { text: t1, reason: r1 }, Sym::Opaque { text: t2, reason: r2 }) => {
-            t1 == t2 && r1 == r2
-        }
+        (
+            Sym::Opaque {
+                text: t1,
+                reason: r1,
+            },
+            Sym::Opaque {
+                text: t2,
+                reason: r2,
+            },
+        ) => t1 == t2 && r1 == r2,
         _ => false,
     }
 }
@@ -207,18 +233,42 @@ pub fn same_expr(a: &Expr, b: &Expr) -> bool {
         (Expr::Named { name: n1, item: x }, Expr::Named { name: n2, item: y }) => {
             n1 == n2 && same_expr(x, y)
         }
-        (Expr::Opaque { text: t1, reason: r1 }, Expr::Opaque { text: t2, reason: r2 }) => {
-            t1 == t2 && r1 == r2
-        }
+        (
+            Expr::Opaque {
+                text: t1,
+                reason: r1,
+            },
+            Expr::Opaque {
+                text: t2,
+                reason: r2,
+            },
+        ) => t1 == t2 && r1 == r2,
         (Expr::AnyElement { field: f1, item: x }, Expr::AnyElement { field: f2, item: y }) => {
             f1 == f2 && same_expr(x, y)
         }
-        (Expr::Aggregate { description: d1, item: x }, Expr::Aggregate { description: d2, item: y }) => {
-            d1 == d2 && same_expr(x, y)
-        }
         (
-            Expr::Sequence { ordered: o1, by: b1, window: w1, steps: s1 },
-            Expr::Sequence { ordered: o2, by: b2, window: w2, steps: s2 },
+            Expr::Aggregate {
+                description: d1,
+                item: x,
+            },
+            Expr::Aggregate {
+                description: d2,
+                item: y,
+            },
+        ) => d1 == d2 && same_expr(x, y),
+        (
+            Expr::Sequence {
+                ordered: o1,
+                by: b1,
+                window: w1,
+                steps: s1,
+            },
+            Expr::Sequence {
+                ordered: o2,
+                by: b2,
+                window: w2,
+                steps: s2,
+            },
         ) => {
             o1 == o2
                 && b1 == b2
@@ -391,8 +441,7 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
         let case_op = matches!(tr, Transform::Lower | Transform::Upper);
         if case_op && matches!(op, Op::Eq | Op::Contains | Op::StartsWith | Op::EndsWith) {
             // lower(x) == "Abc" never holds; lower(x) == "abc" is a case-insensitive test.
-            p.values
-                .retain(|v| matches!(v, Value::Str(s) if folded(s)));
+            p.values.retain(|v| matches!(v, Value::Str(s) if folded(s)));
             if p.values.is_empty() {
                 return Some(t(false));
             }
@@ -456,7 +505,9 @@ pub fn field_contains(f: &Field, item: &Py) -> Option<Expr> {
             p.push(k.clone());
             field_pred(p.join("."), Op::Exists, vec![])
         }
-        (Py::Str(_), _, None | Some(Conv::Str), _) => present_pred(f, Op::Contains, std::slice::from_ref(item))?,
+        (Py::Str(_), _, None | Some(Conv::Str), _) => {
+            present_pred(f, Op::Contains, std::slice::from_ref(item))?
+        }
         (Py::Int(_) | Py::Float(_) | Py::Bool(_), Hint::List | Hint::Unknown, None, None) => {
             present_pred(f, Op::Eq, std::slice::from_ref(item))?
         }
@@ -525,7 +576,10 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
         Sym::Joined { list, .. } => {
             // A join is empty when the list is, or holds only empty strings.
-            Expr::opaque(format!("join of {}", list.name()), "whether a joined string is empty")
+            Expr::opaque(
+                format!("join of {}", list.name()),
+                "whether a joined string is empty",
+            )
         }
         Sym::Cond(c, a, b) => ite((**c).clone(), truthy(a), truthy(b)),
         Sym::Seq(items) => t(!items.is_empty()),
@@ -793,8 +847,7 @@ pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
             // key of it) the lookup would see the list.
             let whole = matches!(p.op, Op::Truthy | Op::IsType)
                 && p.field.as_deref().is_some_and(|f| f.ends_with(marker));
-            let per_element =
-                !p.field_ref && !whole && !matches!(p.op, Op::IsNull | Op::IsEmpty);
+            let per_element = !p.field_ref && !whole && !matches!(p.op, Op::IsNull | Op::IsEmpty);
             if per_element {
                 strip_expr(expr, marker)
             } else {
@@ -803,8 +856,7 @@ pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
         }
         Expr::Any { items } => or(items.iter().map(|i| exists(i, marker, list)).collect()),
         Expr::All { items } => {
-            let (d, i): (Vec<&Expr>, Vec<&Expr>) =
-                items.iter().partition(|x| depends(x, marker));
+            let (d, i): (Vec<&Expr>, Vec<&Expr>) = items.iter().partition(|x| depends(x, marker));
             let mut parts: Vec<Expr> = i.into_iter().cloned().collect();
             match d.as_slice() {
                 [one] => parts.push(exists(one, marker, list)),

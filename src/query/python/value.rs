@@ -337,7 +337,9 @@ mod tests {
         assert_eq!(Py::str("abc").contains(&Py::str("b")), Some(true));
         assert_eq!(Py::str("abc").contains(&Py::Int(1)), None);
         assert_eq!(
-            Py::set(vec![Py::str("a"), Py::str("a")]).iter_items().map(|v| v.len()),
+            Py::set(vec![Py::str("a"), Py::str("a")])
+                .iter_items()
+                .map(|v| v.len()),
             Some(1)
         );
         assert!(!Py::str("").truthy());

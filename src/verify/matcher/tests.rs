@@ -151,6 +151,9 @@ fn at_least_counts_matching_events() {
         got,
         vec![Outcome::Pass, Outcome::Pass, Outcome::Fail, Outcome::Fail]
     );
+}
+
+#[test]
 fn truthy_follows_python() {
     let ev = json!({"a": "", "b": "x", "c": [], "d": [""], "e": {}, "f": 0, "g": false,
                     "h": null, "i": {"j": 1}});
@@ -172,8 +175,15 @@ fn type_tests_see_json_types() {
             &ev,
         )
     };
-    for (f, ty) in [("s", "string"), ("i", "integer"), ("f", "float"), ("b", "boolean"),
-                    ("a", "array"), ("o", "object"), ("n", "null")] {
+    for (f, ty) in [
+        ("s", "string"),
+        ("i", "integer"),
+        ("f", "float"),
+        ("b", "boolean"),
+        ("a", "array"),
+        ("o", "object"),
+        ("n", "null"),
+    ] {
         assert_eq!(t(f, ty), Verdict::Match, "{f} {ty}");
     }
     assert_eq!(t("s", "integer"), Verdict::NoMatch);
@@ -184,7 +194,10 @@ fn type_tests_see_json_types() {
 #[test]
 fn any_element_ties_conditions_to_one_element() {
     let item = Expr::All {
-        items: vec![p("auth.permission", Op::Eq, &["x"]), p("auth.granted", Op::Eq, &["yes"])],
+        items: vec![
+            p("auth.permission", Op::Eq, &["x"]),
+            p("auth.granted", Op::Eq, &["yes"]),
+        ],
     };
     let e = Expr::AnyElement {
         field: "auth".into(),
@@ -200,5 +213,8 @@ fn any_element_ties_conditions_to_one_element() {
         item: Box::new(Expr::not(p("auth.permission", Op::Eq, &["x"]))),
     };
     assert_eq!(eval(&negated, &same), Verdict::Match);
-    assert_eq!(eval(&negated, &json!({"auth": [{"permission": "x"}]})), Verdict::NoMatch);
+    assert_eq!(
+        eval(&negated, &json!({"auth": [{"permission": "x"}]})),
+        Verdict::NoMatch
+    );
 }
