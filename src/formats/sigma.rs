@@ -1,14 +1,16 @@
 //! Sigma rule files (spec v2.1): detection rules, correlation rules and meta-filters, one
 //! or several YAML documents per file (v1 `action: global` collections are merged).
 //!
-//! Per file (in parallel): documents into `Rule`s (`rule.rs`), the detection into the IR
-//! (`query::sigma`), test events from SigmaHQ regression data (`regression.rs`) and from
-//! ruledex sidecar files. Then, with every rule of the root at hand: correlation rules are
+//! Per file (in parallel): documents (`lines.rs` splits them and finds lines) into `Rule`s
+//! (`rule.rs` for metadata, facets and lints; `logic.rs` for the detection, filter or
+//! correlation block, compiled by `query::sigma`), test events from SigmaHQ regression data
+//! (`regression.rs`) and from ruledex sidecar files. Then, with every rule of the root at hand: correlation rules are
 //! built over the rules they name, filters and correlations are linked to their rules, and
 //! regression tests go to the rule their `info.yml` names (`links.rs`).
 
 mod lines;
 mod links;
+mod logic;
 mod regression;
 mod rule;
 
@@ -67,8 +69,8 @@ pub(crate) struct Pending {
 }
 
 pub(crate) enum PendingKind {
-    Correlation(rule::Correlation, usize),
-    Filter(Vec<String>, usize),
+    Correlation(rule::Correlation),
+    Filter(Vec<(String, usize)>),
     Regression(regression::Regression),
 }
 
@@ -187,12 +189,12 @@ fn load_file(root: &Root, file: &SourceFile, pending: &Mutex<Vec<Pending>>) -> L
             rule::Kind::Correlation(c) => work.push(Pending {
                 key: key.clone(),
                 file_display: display.clone(),
-                what: PendingKind::Correlation(c, built.rules_line),
+                what: PendingKind::Correlation(c),
             }),
             rule::Kind::Filter(refs) => work.push(Pending {
                 key: key.clone(),
                 file_display: display.clone(),
-                what: PendingKind::Filter(refs, built.rules_line),
+                what: PendingKind::Filter(refs),
             }),
         }
         out.rules.push(built.rule);

@@ -147,6 +147,16 @@ impl<'a> Doc<'a> {
         self.key_between(from + 1, to, key, 0).map(|i| self.abs(i))
     }
 
+    /// File line of the first line at or after file line `from` inside `parent`'s block that
+    /// contains `needle` (a list item such as a rule id).
+    pub fn find_in_block(&self, parent: &str, from: usize, needle: &str) -> Option<usize> {
+        let (start, to) = self.block(parent)?;
+        let start = start.max(from.saturating_sub(self.start));
+        (start..to)
+            .find(|&i| self.lines[i].contains(needle))
+            .map(|i| self.abs(i))
+    }
+
     /// File line of an item key inside a selection of `parent`.
     pub fn item(&self, parent: &str, selection: &str, key: &str) -> Option<usize> {
         let (from, to) = self.block(parent)?;

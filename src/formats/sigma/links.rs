@@ -87,9 +87,9 @@ pub(super) fn resolve(_root: &Root, loaded: &mut Loaded, mut pending: Vec<Pendin
                     rules[t].tests.extend(reg.tests.iter().cloned());
                 }
             }
-            PendingKind::Filter(refs, line) => {
+            PendingKind::Filter(refs) => {
                 let me_id = rules[me].id.clone();
-                for r in &refs {
+                for (r, line) in &refs {
                     match index.by_ref.get(r) {
                         Some(&t) => {
                             let tid = rules[t].id.clone();
@@ -101,7 +101,7 @@ pub(super) fn resolve(_root: &Root, loaded: &mut Loaded, mut pending: Vec<Pendin
                                 Diagnostic::new(
                                     Check::BrokenReference,
                                     p.file_display.clone(),
-                                    line,
+                                    *line,
                                     format!("the filter names rule `{r}`, which is not loaded"),
                                 )
                                 .for_rule(me_id.clone()),
@@ -111,7 +111,7 @@ pub(super) fn resolve(_root: &Root, loaded: &mut Loaded, mut pending: Vec<Pendin
                     }
                 }
             }
-            PendingKind::Correlation(c, line) => correlations.push((me, c, line, p.file_display)),
+            PendingKind::Correlation(c) => correlations.push((me, c, p.file_display)),
         }
     }
     // Correlations may name correlations: build those whose rules are built first.
@@ -128,7 +128,7 @@ pub(super) fn resolve(_root: &Root, loaded: &mut Loaded, mut pending: Vec<Pendin
                 continue;
             }
             let (_, c, ..) = &correlations[k];
-            let ready = c.rules.iter().all(|r| match index.by_ref.get(r) {
+            let ready = c.rules.iter().all(|(r, _)| match index.by_ref.get(r) {
                 Some(t) => is_corr.get(t).is_none_or(|&j| done[j] || j == k),
                 None => true,
             });
@@ -154,12 +154,12 @@ fn build_correlation(
     rules: &mut [Rule],
     diags: &mut Vec<Diagnostic>,
     index: &Index,
-    (me, c, line, display): &(usize, super::rule::Correlation, usize, String),
+    (me, c, display): &(usize, super::rule::Correlation, String),
 ) {
     let me = *me;
     let me_id = rules[me].id.clone();
     let mut steps = Vec::new();
-    for r in &c.rules {
+    for (r, line) in &c.rules {
         match index.by_ref.get(r) {
             Some(&t) if t != me => {
                 let expr = rules[t]

@@ -7,10 +7,9 @@ use crate::diag::Diagnostic;
 use crate::discover::{Root, SourceFile};
 use crate::formats::{scalar, str_list};
 use crate::model::{
-    Detection, Expr, FacetKind, Language, OutputField, Query, RelatedRule, Rule, Section, Severity,
-    SourceLocation, Vendor,
+    FacetKind, OutputField, RelatedRule, Rule, Section, Severity, SourceLocation, Vendor,
 };
-use crate::query::sigma::{self as q, Anchor};
+use crate::query::sigma::Anchor;
 use crate::verify::checks::Check;
 use serde_json::{Map, Value as J};
 
@@ -57,7 +56,8 @@ const KNOWN_KEYS: [&str; 24] = [
 #[derive(Debug, Clone)]
 pub struct Correlation {
     pub kind: String,
-    pub rules: Vec<String>,
+    /// The rules named, each with the file line that names it.
+    pub rules: Vec<(String, usize)>,
     pub group_by: Vec<String>,
     pub timespan: Option<String>,
     /// `gte 10`, `field User`: the condition as readable text.
@@ -69,8 +69,8 @@ pub struct Correlation {
 pub enum Kind {
     Detection,
     Correlation(Correlation),
-    /// A meta-filter and the rules it names.
-    Filter(Vec<String>),
+    /// A meta-filter and the rules it names (with their lines).
+    Filter(Vec<(String, usize)>),
 }
 
 pub struct Built {
@@ -78,8 +78,6 @@ pub struct Built {
     pub kind: Kind,
     /// `regression_tests_path` and its line.
     pub regression: Option<(String, usize)>,
-    /// Line of the `rules` list (correlations, filters).
-    pub rules_line: usize,
 }
 
 pub struct Ctx<'a> {
@@ -92,7 +90,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn diag(&self, diags: &mut Vec<Diagnostic>, check: Check, line: usize, msg: impl Into<String>) {
+    pub(super) fn diag(
+        &self,
+        diags: &mut Vec<Diagnostic>,
+        check: Check,
+        line: usize,
+        msg: impl Into<String>,
+    ) {
         diags.push(Diagnostic::new(
             check,
             self.root.display(&self.file.rel),
@@ -102,7 +106,7 @@ impl Ctx<'_> {
     }
 
     /// File line (and column) of a finding of the detection compiler.
-    fn anchor_line(&self, block: &str, anchor: &Anchor) -> (usize, Option<usize>) {
+    pub(super) fn anchor_line(&self, block: &str, anchor: &Anchor) -> (usize, Option<usize>) {
         let block_line = self.doc.line_of(block);
         match anchor {
             Anchor::Detection => (block_line, None),
@@ -468,172 +472,7 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
         .map(OutputField::named)
         .collect();
 
-    // The logic.
-    let mut rules_line = doc.start;
-    let kind = match kind {
-        Kind::Detection => {
-            match get("detection") {
-                Some(det) => {
-                    let c = q::compile(det);
-                    for f in &c.findings {
-                        let (line, col) = ctx.anchor_line("detection", &f.anchor);
-                        let mut d = Diagnostic::new(
-                            f.check,
-                            ctx.root.display(&ctx.file.rel),
-                            line,
-                            f.message.clone(),
-                        );
-                        if let Some(col) = col {
-                            d = d.at_column(col);
-                        }
-                        diags.push(d);
-                    }
-                    rule.detection = Some(Detection {
-                        expr: c.expr,
-                        output_fields,
-                    });
-                    rule.query = Some(Query {
-                        language: Language::SigmaDetection,
-                        text: doc
-                            .block_text("detection")
-                            .unwrap_or_else(|| det.to_string()),
-                    });
-                }
-                None => ctx.diag(
-                    diags,
-                    Check::MissingField,
-                    doc.start,
-                    "the rule has no `detection`",
-                ),
-            }
-            Kind::Detection
-        }
-        Kind::Filter(_) => {
-            let f = get("filter").cloned().unwrap_or(J::Null);
-            let refs = str_list(f.get("rules"));
-            rules_line = doc
-                .child("filter", "rules")
-                .unwrap_or_else(|| doc.line_of("filter"));
-            let c = q::compile(&f);
-            for fi in &c.findings {
-                let (line, col) = ctx.anchor_line("filter", &fi.anchor);
-                let mut d = Diagnostic::new(
-                    fi.check,
-                    ctx.root.display(&ctx.file.rel),
-                    line,
-                    fi.message.clone(),
-                );
-                if let Some(col) = col {
-                    d = d.at_column(col);
-                }
-                diags.push(d);
-            }
-            rule.detection = Some(Detection {
-                expr: c.expr,
-                output_fields,
-            });
-            rule.query = Some(Query {
-                language: Language::SigmaDetection,
-                text: doc.block_text("filter").unwrap_or_default(),
-            });
-            rule.metadata
-                .push(("Sigma rule type".into(), "filter".into()));
-            Kind::Filter(refs)
-        }
-        Kind::Correlation(_) => {
-            let c = get("correlation").cloned().unwrap_or(J::Null);
-            let corr_line = doc.line_of("correlation");
-            rules_line = doc.child("correlation", "rules").unwrap_or(corr_line);
-            let kind = scalar(c.get("type")).unwrap_or_default();
-            const TYPES: [&str; 8] = [
-                "event_count",
-                "value_count",
-                "temporal",
-                "temporal_ordered",
-                "value_sum",
-                "value_avg",
-                "value_percentile",
-                "value_median",
-            ];
-            if kind.is_empty() {
-                ctx.diag(
-                    diags,
-                    Check::MissingField,
-                    corr_line,
-                    "the correlation has no `type`",
-                );
-            } else if !TYPES.contains(&kind.as_str()) {
-                ctx.diag(
-                    diags,
-                    Check::InvalidValue,
-                    doc.child("correlation", "type").unwrap_or(corr_line),
-                    format!(
-                        "correlation type `{kind}` is not one of {}",
-                        TYPES.join(", ")
-                    ),
-                );
-            }
-            let refs = str_list(c.get("rules"));
-            if refs.is_empty() {
-                ctx.diag(
-                    diags,
-                    Check::MissingField,
-                    corr_line,
-                    "the correlation names no `rules`",
-                );
-            }
-            let (condition, field) = match c.get("condition") {
-                Some(J::Object(m)) => {
-                    let field = scalar(m.get("field"));
-                    let parts: Vec<String> = m
-                        .iter()
-                        .filter(|(k, _)| k.as_str() != "field")
-                        .map(|(k, v)| {
-                            format!("{k} {}", scalar(Some(v)).unwrap_or_else(|| v.to_string()))
-                        })
-                        .collect();
-                    (Some(parts.join(" and ")).filter(|s| !s.is_empty()), field)
-                }
-                Some(other) => (scalar(Some(other)), None),
-                None => (None, None),
-            };
-            if condition.is_none() && !kind.starts_with("temporal") {
-                ctx.diag(
-                    diags,
-                    Check::MissingField,
-                    corr_line,
-                    "the correlation has no `condition`",
-                );
-            }
-            if let Some(a) = c.get("aliases").filter(|a| !a.is_null()) {
-                rule.metadata.push(("Aliases".into(), a.to_string()));
-            }
-            if let Some(g) = c.get("generate") {
-                rule.metadata.push(("Generate".into(), g.to_string()));
-            }
-            rule.metadata
-                .push(("Sigma rule type".into(), format!("correlation ({kind})")));
-            rule.detection = Some(Detection {
-                expr: Expr::opaque(
-                    refs.join(", "),
-                    "correlation not resolved against its rules yet",
-                ),
-                output_fields,
-            });
-            rule.query = Some(Query {
-                language: Language::SigmaDetection,
-                text: doc.block_text("correlation").unwrap_or_default(),
-            });
-            Kind::Correlation(Correlation {
-                kind,
-                rules: refs,
-                group_by: str_list(c.get("group-by")),
-                timespan: scalar(c.get("timespan")),
-                condition,
-                field,
-            })
-        }
-    };
+    let kind = super::logic::build(ctx, v, kind, output_fields, &mut rule, diags);
     for d in &mut diags[first..] {
         d.rule = Some(rule_id.clone());
     }
@@ -641,6 +480,5 @@ pub fn build(ctx: &Ctx, v: &Map<String, J>, diags: &mut Vec<Diagnostic>) -> Buil
         rule,
         kind,
         regression,
-        rules_line,
     }
 }

@@ -171,6 +171,16 @@ pub(super) fn item(
         matching,
         mods,
     };
+    let compares = spec.mods.iter().any(|m| matches!(m, Mod::Cmp(_)));
+    if spec.transform.is_some() && compares {
+        findings.push(Finding {
+            check: Check::InvalidValue,
+            message: format!(
+                "`{key}`: pySigma and rsigma compare a date part by equality only; a list of values is portable, `|gt`/`|lt` after it is not"
+            ),
+            anchor: anchor(),
+        });
+    }
     let values: Vec<J> = match value {
         J::Array(a) => a.clone(),
         v => vec![v.clone()],
@@ -323,7 +333,7 @@ fn regex(spec: &Spec, values: &[&J]) -> Result<Expr, Fail> {
         {
             let msg = e.to_string();
             let last = msg.lines().last().unwrap_or("").trim().to_string();
-            let check = if msg.contains("not supported") {
+            let check = if msg.contains("not supported") || pcre_only(&pat) {
                 Check::UnsupportedSyntax
             } else {
                 Check::BadRegex
@@ -336,6 +346,18 @@ fn regex(spec: &Spec, values: &[&J]) -> Result<Expr, Fail> {
     p.all = spec.all && p.values.len() > 1;
     p.case_sensitive = !insensitive;
     Ok(Expr::Pred(spec.finish(p)))
+}
+
+/// PCRE constructs the `regex` crate does not have (look-around, backreferences): a valid
+/// Sigma regex the matcher cannot run, not a broken one.
+fn pcre_only(pat: &str) -> bool {
+    ["(?=", "(?!", "(?<=", "(?<!", "(?P=", "\\k<", "(?>", "(?|"]
+        .iter()
+        .any(|c| pat.contains(c))
+        || pat
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0] == b'\\' && w[1].is_ascii_digit() && w[1] != b'0')
 }
 
 fn cidr(spec: &Spec, values: &[&J]) -> Result<Expr, Fail> {
