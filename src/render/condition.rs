@@ -11,6 +11,7 @@
 //! go on their own lines, indented, and a compound child is wrapped in parentheses so the
 //! grouping never depends on precedence. Sequences, aggregations and opaque nodes always
 //! take their own lines; opaque nodes show their source text and the reason.
+//! `ANY ELEMENT OF list WHERE ...` holds when one element of the list satisfies the test.
 //!
 //! Case sensitivity: when most string comparisons of a rule are case-sensitive (KQL, EQL),
 //! the text opens with a note and marks the exceptions `[any case]`; otherwise the
@@ -112,7 +113,7 @@ impl Printer {
             Expr::Const { value } => value.to_string(),
             Expr::Named { name, item } => format!("{name}: {}", self.wrap(item, 3)?),
             Expr::AnyElement { field, item } => {
-                format!("ANY ELEMENT OF {field}: {}", self.wrap(item, 3)?)
+                format!("ANY ELEMENT OF {field} WHERE {}", self.wrap(item, 4)?)
             }
             Expr::Sequence { .. } | Expr::Aggregate { .. } | Expr::Opaque { .. } => return None,
         };
@@ -169,6 +170,10 @@ impl Printer {
                 push(out, indent, &format!("{lead}{name}:"));
                 self.block(item, indent + STEP, "", out);
             }
+            Expr::AnyElement { field, item } => {
+                push(out, indent, &format!("{lead}ANY ELEMENT OF {field} WHERE"));
+                self.block(item, indent + STEP, "", out);
+            }
             Expr::Pred(p) => {
                 let (head, values) = self.pred_parts(p);
                 let quant = match values.len() {
@@ -201,10 +206,6 @@ impl Printer {
                 for (i, s) in steps.iter().enumerate() {
                     self.block(s, indent + STEP, &format!("{}. ", i + 1), out);
                 }
-            }
-            Expr::AnyElement { field, item } => {
-                push(out, indent, &format!("{lead}ANY ELEMENT OF {field}:"));
-                self.block(item, indent + STEP, "", out);
             }
             Expr::Aggregate { description, item } => {
                 push(
@@ -428,6 +429,21 @@ mod tests {
         assert!(text.starts_with("(\n    process.name = any of"), "{text}");
         assert!(text.contains("\n    OR process.args"), "{text}");
         assert!(text.ends_with("\n)\nAND c = \"1\""), "{text}");
+    }
+
+    #[test]
+    fn any_element_reads_as_a_quantifier() {
+        let e = Expr::AnyElement {
+            field: "items".into(),
+            item: Box::new(Expr::all(vec![
+                p("items.key", Op::Eq, &["a"]),
+                p("items.value", Op::Eq, &["b"]),
+            ])),
+        };
+        assert_eq!(
+            condition(&e),
+            "ANY ELEMENT OF items WHERE (items.key = \"a\" AND items.value = \"b\")"
+        );
     }
 
     #[test]
