@@ -76,7 +76,7 @@ impl Default for Params {
             group_score: 0.3,
             group_balance: 0.25,
             group_max_df: None,
-            max_group: 24,
+            max_group: 16,
             max_df: None,
             idf_power: 2.0,
             technique_bonus: 1.2,
