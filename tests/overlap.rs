@@ -319,7 +319,11 @@ fn corpus_figures() {
         ov.groups.len(),
         ov.groups.iter().filter(|g| g.vendors.len() >= 3).count()
     );
-    for g in ov.groups.iter().take(15) {
+    let members: usize = std::env::var("RULEDEX_OVERLAP_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for (i, g) in ov.groups.iter().take(15).enumerate() {
         let vendors: Vec<&str> = g.vendors.iter().map(|v| v.key()).collect();
         eprintln!(
             "  group {:?} {} rules {:?}",
@@ -327,6 +331,12 @@ fn corpus_figures() {
             g.rules.len(),
             vendors
         );
+        if i < members {
+            for &r in &g.rules {
+                let rule = &catalog.rules[r];
+                eprintln!("      {:<12} {}", rule.vendor.key(), rule.title);
+            }
+        }
     }
     let evidence: BTreeMap<String, usize> = ov.features.iter().fold(BTreeMap::new(), |mut m, f| {
         *m.entry(format!("{:?}", f.evidence)).or_insert(0) += 1;
