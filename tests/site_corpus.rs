@@ -14,14 +14,25 @@ fn corpus_site_has_no_broken_links() {
         eprintln!("skipped: RULEDEX_CORPUS is not set");
         return;
     };
-    let mut roots: Vec<RootSpec> = ["sigma", "panther", "splunk", "elastic", "chronicle", "sentinel"]
-        .iter()
-        .map(|v| corpus.join(v))
-        .filter(|p| p.is_dir())
-        .map(RootSpec::new)
-        .collect();
+    let mut roots: Vec<RootSpec> = [
+        "sigma",
+        "panther",
+        "splunk",
+        "elastic",
+        "chronicle",
+        "sentinel",
+    ]
+    .iter()
+    .map(|v| corpus.join(v))
+    .filter(|p| p.is_dir())
+    .map(RootSpec::new)
+    .collect();
     roots.sort_by(|a, b| a.path.cmp(&b.path));
-    assert!(!roots.is_empty(), "no vendor folder under {}", corpus.display());
+    assert!(
+        !roots.is_empty(),
+        "no vendor folder under {}",
+        corpus.display()
+    );
     let build = pipeline::run(&roots, &()).expect("corpus builds");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("public");

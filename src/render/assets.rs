@@ -13,6 +13,7 @@ pub const STATIC: &[(&str, &[u8])] = &[
     ("site.js", include_bytes!("../../static/site.js")),
     ("search.js", include_bytes!("../../static/search.js")),
     ("search.css", include_bytes!("../../static/search.css")),
+    ("favicon.svg", include_bytes!("../../static/favicon.svg")),
 ];
 
 /// (file name, text) of the built-in content pages; the first one is the "About" page.

@@ -148,7 +148,8 @@ pub fn record(s: &Shared, i: usize) -> Record {
 
 /// Pagefind's own UI bundles (the site has its own search script): not written.
 fn is_ui_file(name: &str) -> bool {
-    name.starts_with("pagefind-") && (name.contains("-ui.") || name.starts_with("pagefind-highlight"))
+    name.starts_with("pagefind-")
+        && (name.contains("-ui.") || name.starts_with("pagefind-highlight"))
 }
 
 /// Builds the Pagefind index of `records`: (path inside the bundle folder, bytes), sorted.
@@ -280,14 +281,20 @@ mod tests {
     fn verdicts() {
         assert_eq!(verdict([]), "no tests");
         assert_eq!(verdict([Outcome::Pass, Outcome::Pass]), "pass");
-        assert_eq!(verdict([Outcome::Pass, Outcome::Unsupported]), "unsupported");
+        assert_eq!(
+            verdict([Outcome::Pass, Outcome::Unsupported]),
+            "unsupported"
+        );
         assert_eq!(verdict([Outcome::Unsupported, Outcome::Fail]), "fail");
     }
 
     #[test]
     fn pagefind_bundle_has_entry_js_and_chunks() {
         let mut meta = BTreeMap::new();
-        meta.insert("title".to_string(), "Suspicious certutil download".to_string());
+        meta.insert(
+            "title".to_string(),
+            "Suspicious certutil download".to_string(),
+        );
         let mut filters = BTreeMap::new();
         filters.insert("vendor".to_string(), vec!["Sigma".to_string()]);
         let rec = Record {
@@ -302,7 +309,10 @@ mod tests {
         assert!(names.contains(&"pagefind-entry.json"), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("index/")), "{names:?}");
         assert!(names.iter().any(|n| n.starts_with("filter/")), "{names:?}");
-        assert!(names.iter().any(|n| n.starts_with("fragment/")), "{names:?}");
+        assert!(
+            names.iter().any(|n| n.starts_with("fragment/")),
+            "{names:?}"
+        );
         assert!(names.iter().any(|n| n.ends_with(".wasm")), "{names:?}");
     }
 }

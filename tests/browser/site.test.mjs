@@ -39,7 +39,10 @@ const page = ctxBrowser.pages()[0] || (await ctxBrowser.newPage());
 page.setDefaultTimeout(20000);
 
 page.on("console", (m) => {
-  if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`);
+  if (m.type() === "error") {
+    const at = m.location() && m.location().url ? ` (${m.location().url})` : "";
+    problems.push(`console error on ${page.url()}: ${m.text()}${at}`);
+  }
 });
 page.on("pageerror", (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
 page.on("requestfailed", (r) => {
