@@ -157,16 +157,12 @@ try {
   for (const href of hits) {
     await page.goto(href);
     await settle();
-    const tech = await page.locator("main a[href*='techniques/t']").first().getAttribute("href").catch(() => null);
-    let ds = null;
-    for (const d of DATA_SOURCE_DIRS) {
-      ds = ds || (await page.locator(`main a[href*='${d}/']:not([href$='index.html'])`).first()
-        .getAttribute("href", { timeout: 500 }).catch(() => null));
-    }
+    const hrefs = await page.locator("main a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    const tech = hrefs.find((h) => /(^|\/)techniques\/t[^/]*\.html$/.test(h));
+    const ds = hrefs.find((h) => DATA_SOURCE_DIRS.some((d) => h.includes(`${d}/`) && !h.endsWith("/index.html")));
     if (tech && ds) { found = { rule: href, tech, ds }; break; }
   }
   if (!found) {
-    // No result of this query has both: take any rule page that has (the home page lists rules).
     throw new Error(`no result of "${QUERY}" (${vendor}) has a technique and a data-source link`);
   }
   figures.rule = found.rule.replace(origin, "");
