@@ -363,14 +363,16 @@ fn main() {
         let (files, bytes) = dir_size(&out);
         let f = |t: [f64; 3]| format!("{:>7.2} {:>7.2} {:>7.2}", t[0], t[1], t[2]);
         println!(
-            "{:>7} {:>7} {:>7} {:>7.1} | {} | {} | {:>6.2}",
+            "{:>7} {:>7} {:>7} {:>7.1} | {} | {} | {:>6.2} {:>8} {:>6}",
             n,
             w.html_pages + w.markdown_pages,
             files,
             bytes as f64 / 1e6,
             f(fresh),
             f(again),
-            l[0]
+            l[0],
+            links.links,
+            links.broken.len()
         );
     }
 }

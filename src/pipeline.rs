@@ -64,6 +64,14 @@ pub fn run(specs: &[RootSpec], progress: &dyn Progress) -> Result<Build, String>
     build
         .diagnostics
         .extend(duplicate_ids(&rules, &build.roots));
+    // Lint ATT&CK ids as written, then file rules under the replacements of revoked ids.
+    let roots = &build.roots;
+    let attack =
+        crate::verify::attack_lint::lint(&rules, |r| roots[r.source.root].display(&r.source.path));
+    build.diagnostics.extend(attack);
+    rules
+        .par_iter_mut()
+        .for_each(crate::verify::attack_lint::resolve_rule);
     build.catalog = Catalog::build(rules);
     progress.stage("verifying", build.catalog.rules.len());
     build.results = build

@@ -367,6 +367,25 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The only `<script` of any HTML page is our own `static/site.js`, and no tag or attribute
+/// of rule text made it into the markup.
+fn assert_no_injected_markup(out: &Path) {
+    for (rel, bytes) in tree(out) {
+        if !rel.ends_with(".html") {
+            continue;
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        let lower = text.to_ascii_lowercase();
+        let scripts = lower.matches("<script").count();
+        let own = lower.matches("<script src=\"").count();
+        assert_eq!(scripts, own, "{rel}: unexpected <script");
+        // Escaped text may say `onerror=`; only a real tag or attribute would run.
+        for bad in ["<img", "<b>", "<i>", "onmouseover=\"", "href=\"javascript:"] {
+            assert!(!lower.contains(bad), "{rel}: contains {bad}");
+        }
+    }
+}
+
 fn page(out: &Path, rel: &str) -> String {
     std::fs::read_to_string(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
@@ -463,20 +482,7 @@ fn site_pages_links_escaping_determinism() {
     assert!(redirect.contains(&format!("url=../../{hostile}.html")));
 
     // Hostile text is escaped everywhere: the only script element is our own.
-    for (rel, bytes) in tree(&out) {
-        if !rel.ends_with(".html") {
-            continue;
-        }
-        let text = String::from_utf8(bytes).unwrap();
-        let lower = text.to_ascii_lowercase();
-        let scripts = lower.matches("<script").count();
-        let own = lower.matches("<script src=\"").count();
-        assert_eq!(scripts, own, "{rel}: unexpected <script");
-        // Escaped text may say `onerror=`; only a real tag or attribute would run.
-        for bad in ["<img", "<b>", "<i>", "onmouseover=\"", "href=\"javascript:"] {
-            assert!(!lower.contains(bad), "{rel}: contains {bad}");
-        }
-    }
+    assert_no_injected_markup(&out);
     let h = page(&out, &format!("{hostile}.html"));
     assert!(
         h.contains("&lt;script&gt;alert(&quot;raw&quot;)&lt;&#x2F;script&gt;")
@@ -605,4 +611,5 @@ fn pipeline_build_of_the_fixture_renders_cleanly() {
     let report = render::links::check(&a).unwrap();
     assert!(report.broken.is_empty(), "{:#?}", report.broken);
     assert!(a.join("index.html").is_file() && a.join("md/README.md").is_file());
+    assert_no_injected_markup(&a);
 }

@@ -37,7 +37,7 @@ pub fn of_rule(rule: &Rule) -> Vec<Indicator> {
     };
     let mut out: Vec<Indicator> = Vec::new();
     for (p, negated) in det.expr.predicates() {
-        if p.field_ref {
+        if p.field_ref || p.op == Op::IsType {
             continue;
         }
         let field = p.field.clone().unwrap_or_else(|| "*".to_string());
@@ -46,11 +46,12 @@ pub fn of_rule(rule: &Rule) -> Vec<Indicator> {
         } else {
             p.op.as_str().to_string()
         };
-        let values: Vec<String> = if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty) {
-            vec![String::new()]
-        } else {
-            p.values.iter().map(|v| v.to_string()).collect()
-        };
+        let values: Vec<String> =
+            if matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty | Op::Truthy) {
+                vec![String::new()]
+            } else {
+                p.values.iter().map(|v| v.to_string()).collect()
+            };
         for value in values {
             let ind = Indicator {
                 field: field.clone(),

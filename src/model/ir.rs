@@ -65,6 +65,13 @@ pub enum Expr {
         window: Option<String>,
         steps: Vec<Expr>,
     },
+    /// Some element of the list at `field` satisfies `item` (Panther Python `any(...)` over a
+    /// list, a loop that returns on the first matching element). The fields of `item` are
+    /// full paths: those through `field` speak of the one element being tried.
+    AnyElement {
+        field: String,
+        item: Box<Expr>,
+    },
     /// A per-event filter followed by a stateful aggregation (count, threshold, new terms,
     /// correlation). The matcher can only decide the per-event part.
     Aggregate {
@@ -141,9 +148,10 @@ impl Expr {
         match self {
             Expr::All { items } | Expr::Any { items } => items.iter().for_each(|e| e.walk(f)),
             Expr::Sequence { steps, .. } => steps.iter().for_each(|e| e.walk(f)),
-            Expr::Not { item } | Expr::Named { item, .. } | Expr::Aggregate { item, .. } => {
-                item.walk(f)
-            }
+            Expr::Not { item }
+            | Expr::Named { item, .. }
+            | Expr::Aggregate { item, .. }
+            | Expr::AnyElement { item, .. } => item.walk(f),
             Expr::Pred(_) | Expr::Const { .. } | Expr::Opaque { .. } => {}
         }
     }
@@ -158,7 +166,9 @@ impl Expr {
                     items.iter().for_each(|i| go(i, neg, out))
                 }
                 Expr::Sequence { steps, .. } => steps.iter().for_each(|i| go(i, neg, out)),
-                Expr::Named { item, .. } | Expr::Aggregate { item, .. } => go(item, neg, out),
+                Expr::Named { item, .. }
+                | Expr::Aggregate { item, .. }
+                | Expr::AnyElement { item, .. } => go(item, neg, out),
                 Expr::Const { .. } | Expr::Opaque { .. } => {}
             }
         }
@@ -229,6 +239,12 @@ pub enum Op {
     IsNull,
     /// The field is null, absent or the empty string.
     IsEmpty,
+    /// The field holds a value Python counts as true: present and not null, `false`, `0`, an
+    /// empty string, an empty list or an empty object (Panther Python `if event.get(..)`).
+    Truthy,
+    /// The field's value has one of the JSON types named by the values: `string`, `integer`,
+    /// `float`, `boolean`, `array`, `object`, `null` (Python `isinstance`, KQL `gettype`).
+    IsType,
     Gt,
     Gte,
     Lt,
@@ -249,6 +265,8 @@ impl Op {
             Op::Exists => "exists",
             Op::IsNull => "null",
             Op::IsEmpty => "empty",
+            Op::Truthy => "truthy",
+            Op::IsType => "type",
             Op::Gt => "gt",
             Op::Gte => "gte",
             Op::Lt => "lt",

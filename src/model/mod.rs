@@ -130,10 +130,12 @@ pub enum FacetKind {
     EventType,
     ReferenceList,
     MlJob,
+    /// Derived by the catalog from `data/datasources.toml` (one name across vendors).
+    CanonicalSource,
 }
 
 impl FacetKind {
-    pub const ALL: [FacetKind; 26] = [
+    pub const ALL: [FacetKind; 27] = [
         FacetKind::Vendor,
         FacetKind::Technique,
         FacetKind::Tactic,
@@ -160,6 +162,7 @@ impl FacetKind {
         FacetKind::EventType,
         FacetKind::ReferenceList,
         FacetKind::MlJob,
+        FacetKind::CanonicalSource,
     ];
     /// URL segment and export key.
     pub fn key(self) -> &'static str {
@@ -190,6 +193,7 @@ impl FacetKind {
             FacetKind::EventType => "event-types",
             FacetKind::ReferenceList => "reference-lists",
             FacetKind::MlJob => "ml-jobs",
+            FacetKind::CanonicalSource => "sources",
         }
     }
     /// Singular label shown in tables.
@@ -221,6 +225,7 @@ impl FacetKind {
             FacetKind::EventType => "Event type",
             FacetKind::ReferenceList => "Reference list",
             FacetKind::MlJob => "Machine-learning job",
+            FacetKind::CanonicalSource => "Data source (canonical)",
         }
     }
     pub fn plural(self) -> &'static str {
@@ -251,6 +256,7 @@ impl FacetKind {
             FacetKind::EventType => "Event types",
             FacetKind::ReferenceList => "Reference lists",
             FacetKind::MlJob => "Machine-learning jobs",
+            FacetKind::CanonicalSource => "Data sources (canonical)",
         }
     }
 }

@@ -111,6 +111,9 @@ impl Printer {
             Expr::Pred(p) => self.predicate(p),
             Expr::Const { value } => value.to_string(),
             Expr::Named { name, item } => format!("{name}: {}", self.wrap(item, 3)?),
+            Expr::AnyElement { field, item } => {
+                format!("ANY ELEMENT OF {field}: {}", self.wrap(item, 3)?)
+            }
             Expr::Sequence { .. } | Expr::Aggregate { .. } | Expr::Opaque { .. } => return None,
         };
         (!s.contains('\n')).then_some(s)
@@ -198,6 +201,10 @@ impl Printer {
                 for (i, s) in steps.iter().enumerate() {
                     self.block(s, indent + STEP, &format!("{}. ", i + 1), out);
                 }
+            }
+            Expr::AnyElement { field, item } => {
+                push(out, indent, &format!("{lead}ANY ELEMENT OF {field}:"));
+                self.block(item, indent + STEP, "", out);
             }
             Expr::Aggregate { description, item } => {
                 push(

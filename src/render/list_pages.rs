@@ -275,6 +275,11 @@ pub fn facet_value<'a>(s: &Shared<'a>, fmt: Fmt, kind: FacetKind, value: &'a str
             .rules
             .push(s.rule_row(&links, i));
     }
+    // By title within each vendor, as a reader scans them.
+    for g in &mut groups {
+        g.rules
+            .sort_by_cached_key(|r| (r.title.to_lowercase(), r.href.clone()));
+    }
     let label = facet_label(kind, value);
     FacetPage {
         base: s.base(&links, format!("{}: {label}", kind.label()), &page),
@@ -305,9 +310,6 @@ fn facet_info(
     let mut out = Vec::new();
     match kind {
         FacetKind::Technique => {
-            if let Some(n) = names::technique_name(value) {
-                out.push(row("Name", vec![Link::text(n)]));
-            }
             if let Some(st) = names::technique_status(value) {
                 out.push(row("Status in ATT&CK", vec![Link::text(st)]));
             }
@@ -344,9 +346,6 @@ fn facet_info(
             }
         }
         FacetKind::Tactic => {
-            if let Some(n) = names::tactic_name(value) {
-                out.push(row("Name", vec![Link::text(n)]));
-            }
             let mut techs: BTreeMap<&str, usize> = BTreeMap::new();
             for &i in rules {
                 for t in &s.cat.rules[i].techniques {

@@ -75,6 +75,8 @@ checks! {
     SigmaIdFormat => ("sigma_id_format", Warning, "sigma", "A Sigma `id` (or `related` id) that is not a UUID."),
     ElasticQuerySyntax => ("elastic_query_syntax", Warning, "elastic", "An Elastic rule's query (KQL, Lucene, EQL, ES|QL) does not parse; it is kept as opaque text."),
     YaralUnboundVariable => ("yaral_unbound_variable", Error, "chronicle", "A YARA-L match, outcome or condition variable (or a placeholder) that nothing in the rule binds."),
+    UnresolvedFunction => ("unresolved_function", Note, "sentinel,defender_xdr", "A KQL query calls a stored function or parser (ASIM...) whose definition is not in the root, so the tables it reads are unknown."),
+    PantherPythonMissing => ("panther_python_missing", Warning, "panther", "A Panther rule's `Filename` names a Python file that is not beside it; the YAML is indexed without its logic."),
 }
 
 #[cfg(test)]

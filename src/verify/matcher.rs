@@ -155,6 +155,7 @@ fn tri(expr: &Expr, ev: &J) -> Tri {
                 Tri::Unknown("multi-event sequence".into())
             }
         }
+        Expr::AnyElement { field, item } => any_element(field, item, ev),
         Expr::Aggregate { description, item } => match tri(item, ev) {
             Tri::False => Tri::False,
             _ => Tri::Unknown(format!("stateful aggregation: {description}")),
@@ -162,18 +163,100 @@ fn tri(expr: &Expr, ev: &J) -> Tri {
     }
 }
 
+/// Some element of the arrays at `field` satisfies `item`, evaluated on the event with that
+/// one element in place of the array.
+fn any_element(field: &str, item: &Expr, ev: &J) -> Tri {
+    let segments: Vec<&str> = field.split('.').collect();
+    let Some(list) = plain_path(ev, &segments) else {
+        return if lookup(ev, field).is_empty() {
+            Tri::False
+        } else {
+            Tri::Unknown(format!("`{field}` is not a plain path to one list"))
+        };
+    };
+    let J::Array(elements) = list else {
+        return Tri::False;
+    };
+    let mut unknown = None;
+    for el in elements {
+        let mut one = ev.clone();
+        if let Some(slot) = plain_path_mut(&mut one, &segments) {
+            *slot = el.clone();
+        }
+        match tri(item, &one) {
+            Tri::True => return Tri::True,
+            Tri::Unknown(r) => {
+                unknown.get_or_insert(r);
+            }
+            Tri::False => {}
+        }
+    }
+    unknown.map(Tri::Unknown).unwrap_or(Tri::False)
+}
+
+/// The value at a path of object keys (no arrays on the way).
+fn plain_path<'a>(v: &'a J, segments: &[&str]) -> Option<&'a J> {
+    segments
+        .iter()
+        .try_fold(v, |cur, s| cur.as_object().and_then(|m| m.get(*s)))
+}
+
+fn plain_path_mut<'a>(v: &'a mut J, segments: &[&str]) -> Option<&'a mut J> {
+    segments
+        .iter()
+        .try_fold(v, |cur, s| cur.as_object_mut().and_then(|m| m.get_mut(*s)))
+}
+
 /// Looks a field up: the literal key first, then the dotted path. Returns every value
 /// reached (arrays flattened), empty when absent.
 pub fn lookup<'a>(ev: &'a J, field: &str) -> Vec<&'a J> {
+    lookup_with(ev, field, true)
+}
+
+/// `lookup`, optionally keeping the values reached whole (a list stays one value).
+fn lookup_with<'a>(ev: &'a J, field: &str, flat: bool) -> Vec<&'a J> {
     let mut out = Vec::new();
     if let J::Object(m) = ev {
         if let Some(v) = m.get(field) {
-            flatten(v, &mut out);
+            reached(v, &mut out, flat);
             return out;
         }
     }
-    walk_path(ev, field, &mut out);
+    walk_path(ev, field, &mut out, flat);
     out
+}
+
+fn reached<'a>(v: &'a J, out: &mut Vec<&'a J>, flat: bool) {
+    if flat {
+        flatten(v, out)
+    } else {
+        out.push(v)
+    }
+}
+
+/// The JSON type of a value, as `Op::IsType` names it.
+fn json_type(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(n) if n.is_f64() => "float",
+        J::Number(_) => "integer",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    }
+}
+
+/// Python truthiness of a JSON value.
+fn py_truthy(v: &J) -> bool {
+    match v {
+        J::Null => false,
+        J::Bool(b) => *b,
+        J::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        J::String(s) => !s.is_empty(),
+        J::Array(a) => !a.is_empty(),
+        J::Object(m) => !m.is_empty(),
+    }
 }
 
 fn flatten<'a>(v: &'a J, out: &mut Vec<&'a J>) {
@@ -183,18 +266,18 @@ fn flatten<'a>(v: &'a J, out: &mut Vec<&'a J>) {
     }
 }
 
-fn walk_path<'a>(v: &'a J, path: &str, out: &mut Vec<&'a J>) {
+fn walk_path<'a>(v: &'a J, path: &str, out: &mut Vec<&'a J>, flat: bool) {
     match v {
-        J::Array(a) => a.iter().for_each(|x| walk_path(x, path, out)),
+        J::Array(a) => a.iter().for_each(|x| walk_path(x, path, out, flat)),
         J::Object(m) => {
             // Try every split point so keys that themselves contain dots are found.
             for (i, _) in path.match_indices('.') {
                 if let Some(child) = m.get(&path[..i]) {
-                    walk_path(child, &path[i + 1..], out);
+                    walk_path(child, &path[i + 1..], out, flat);
                 }
             }
             if let Some(v) = m.get(path) {
-                flatten(v, out);
+                reached(v, out, flat);
             }
         }
         _ => {}
@@ -205,6 +288,17 @@ fn pred(p: &Predicate, ev: &J) -> Tri {
     let Some(field) = &p.field else {
         return keyword(p, ev);
     };
+    if p.op == Op::Truthy {
+        return Tri::from_bool(lookup_with(ev, field, false).into_iter().any(py_truthy));
+    }
+    if p.op == Op::IsType {
+        let types: Vec<String> = p.values.iter().map(|v| v.to_string()).collect();
+        return Tri::from_bool(
+            lookup_with(ev, field, false)
+                .into_iter()
+                .any(|v| types.iter().any(|t| t == json_type(v))),
+        );
+    }
     let found = lookup(ev, field);
     match p.op {
         Op::Exists => return Tri::from_bool(!found.is_empty()),

@@ -152,3 +152,69 @@ fn at_least_counts_matching_events() {
         vec![Outcome::Pass, Outcome::Pass, Outcome::Fail, Outcome::Fail]
     );
 }
+
+#[test]
+fn truthy_follows_python() {
+    let ev = json!({"a": "", "b": "x", "c": [], "d": [""], "e": {}, "f": 0, "g": false,
+                    "h": null, "i": {"j": 1}});
+    let t = |f: &str| eval(&Expr::Pred(Predicate::field(f, Op::Truthy, vec![])), &ev);
+    for f in ["a", "c", "e", "f", "g", "h", "missing"] {
+        assert_eq!(t(f), Verdict::NoMatch, "{f}");
+    }
+    for f in ["b", "d", "i", "i.j"] {
+        assert_eq!(t(f), Verdict::Match, "{f}");
+    }
+}
+
+#[test]
+fn type_tests_see_json_types() {
+    let ev = json!({"s": "1", "i": 1, "f": 1.5, "b": true, "a": [1], "o": {}, "n": null});
+    let t = |f: &str, ty: &str| {
+        eval(
+            &Expr::Pred(Predicate::field(f, Op::IsType, vec![Value::str(ty)])),
+            &ev,
+        )
+    };
+    for (f, ty) in [
+        ("s", "string"),
+        ("i", "integer"),
+        ("f", "float"),
+        ("b", "boolean"),
+        ("a", "array"),
+        ("o", "object"),
+        ("n", "null"),
+    ] {
+        assert_eq!(t(f, ty), Verdict::Match, "{f} {ty}");
+    }
+    assert_eq!(t("s", "integer"), Verdict::NoMatch);
+    assert_eq!(t("i", "string"), Verdict::NoMatch);
+    assert_eq!(t("missing", "null"), Verdict::NoMatch);
+}
+
+#[test]
+fn any_element_ties_conditions_to_one_element() {
+    let item = Expr::All {
+        items: vec![
+            p("auth.permission", Op::Eq, &["x"]),
+            p("auth.granted", Op::Eq, &["yes"]),
+        ],
+    };
+    let e = Expr::AnyElement {
+        field: "auth".into(),
+        item: Box::new(item),
+    };
+    let split = json!({"auth": [{"permission": "x", "granted": "no"}, {"permission": "y", "granted": "yes"}]});
+    let same = json!({"auth": [{"permission": "y"}, {"permission": "x", "granted": "yes"}]});
+    assert_eq!(eval(&e, &split), Verdict::NoMatch);
+    assert_eq!(eval(&e, &same), Verdict::Match);
+    assert_eq!(eval(&e, &json!({})), Verdict::NoMatch);
+    let negated = Expr::AnyElement {
+        field: "auth".into(),
+        item: Box::new(Expr::not(p("auth.permission", Op::Eq, &["x"]))),
+    };
+    assert_eq!(eval(&negated, &same), Verdict::Match);
+    assert_eq!(
+        eval(&negated, &json!({"auth": [{"permission": "x"}]})),
+        Verdict::NoMatch
+    );
+}
