@@ -171,6 +171,10 @@ try {
   await shot("rule");
   const h1 = await page.locator("main h1").first().textContent();
   check(h1 && h1.trim().length > 0, "rule page has a title");
+  const anchors = await page.locator("main a.heading-anchor").evaluateAll((as) =>
+    as.map((a) => [a.getAttribute("href"), !!document.getElementById(a.getAttribute("href").slice(1))]));
+  check(anchors.length > 0, "heading anchors on the rule page");
+  check(anchors.every(([, ok]) => ok), `heading anchors resolve: ${JSON.stringify(anchors)}`);
 
   await Promise.all([page.waitForURL(/techniques\//), page.locator(`main a[href='${found.tech}']`).first().click()]);
   await settle();
