@@ -393,7 +393,7 @@ impl<'a> Interp<'a> {
                 let cur = self.eval(&a.target, &mut env, m);
                 let rhs = self.eval(&a.value, &mut env, m);
                 let text = self.text(m, s);
-                let v = natives::binop(&cur, a.op, &rhs, &text);
+                let v = natives::binop(self, &cur, a.op, &rhs, &text);
                 self.assign(&a.target, v, &mut env, m);
                 Out::Next(env)
             }
@@ -509,14 +509,7 @@ impl<'a> Interp<'a> {
                 env.insert(n.id.to_string(), v);
             }
             E::Tuple(ast::ExprTuple { elts, .. }) | E::List(ast::ExprList { elts, .. }) => {
-                let items: Option<Vec<Sym>> = match &v {
-                    Sym::Const(c) => c
-                        .iter_items()
-                        .filter(|i| i.len() == elts.len() && !matches!(c, Py::Str(_)))
-                        .map(|i| i.into_iter().map(Sym::Const).collect()),
-                    Sym::Seq(items) if items.len() == elts.len() => Some(items.clone()),
-                    _ => None,
-                };
+                let items: Option<Vec<Sym>> = unpack(&v, elts.len());
                 match items {
                     Some(items) => {
                         for (t, i) in elts.iter().zip(items) {
@@ -620,6 +613,32 @@ impl<'a> Interp<'a> {
             let oa = self.for_over(f, *a, env.clone(), m, text);
             let ob = self.for_over(f, *b, env, m, text);
             return branch(*c, oa, ob);
+        }
+        if let Sym::Guarded(items) = iter {
+            // Each element is in the list only under its condition.
+            let mut out = Out::Next(env);
+            self.loop_depth.set(self.loop_depth.get() + 1);
+            for (g, item) in items {
+                if !has_next(&out) {
+                    break;
+                }
+                out = self.cont(out, &mut |mut e| {
+                    let skip = Out::Next(e.clone());
+                    self.assign(&f.target, item.clone(), &mut e, m);
+                    let o = self.under(g.clone(), || self.exec_block(&f.body, e, m));
+                    let o = map_leaves(o, &mut |l| match l {
+                        Out::Continue(e) => Out::Next(e),
+                        other => other,
+                    });
+                    branch(g.clone(), o, skip)
+                });
+            }
+            self.loop_depth.set(self.loop_depth.get() - 1);
+            return map_leaves(out, &mut |l| match l {
+                Out::Break(e) => Out::Next(e),
+                Out::Next(e) => self.exec_block(&f.orelse, e, m),
+                other => other,
+            });
         }
         if let Sym::Const(Py::None) = iter {
             return Out::Ret(Sym::Opaque {
@@ -1075,7 +1094,7 @@ impl<'a> Interp<'a> {
             E::BinOp(b) => {
                 let l = self.eval(&b.left, env, m);
                 let r = self.eval(&b.right, env, m);
-                natives::binop(&l, b.op, &r, &self.text(m, e))
+                natives::binop(self, &l, b.op, &r, &self.text(m, e))
             }
             E::NamedExpr(n) => {
                 let v = self.eval(&n.value, env, m);
@@ -1234,7 +1253,7 @@ impl<'a> Interp<'a> {
                     if guarded.iter().all(|(g, _)| const_of(g) == Some(true)) {
                         seq_or_const(guarded.into_iter().map(|(_, v)| v).collect())
                     } else {
-                        opaque(&text, "a list filtered on the event's data")
+                        Sym::Guarded(guarded)
                     }
                 }
             };
@@ -1290,7 +1309,7 @@ impl<'a> Interp<'a> {
                 &list.name(),
             )),
         };
-        if sym::has_marker(&q) {
+        if sym::has_this_marker(&q, &marker) {
             return opaque(&text, "a condition on the elements of a list");
         }
         bool_sym(q)
@@ -1386,6 +1405,41 @@ impl<'a> Interp<'a> {
             out = cond(lt_pred(&lts), v, out);
         }
         out
+    }
+}
+
+/// The `n` parts of a value unpacked into `n` names (`a, b = value`); a conditional value
+/// unpacks into conditional parts.
+fn unpack(v: &Sym, n: usize) -> Option<Vec<Sym>> {
+    match v {
+        Sym::Const(c) if !matches!(c, Py::Str(_)) => c
+            .iter_items()
+            .filter(|i| i.len() == n)
+            .map(|i| i.into_iter().map(Sym::Const).collect()),
+        Sym::Seq(items) if items.len() == n => Some(items.clone()),
+        Sym::Cond(c, a, b) => {
+            // A side that cannot be unpacked gives unknown parts (or raises).
+            let parts = |s: &Sym| {
+                unpack(s, n).unwrap_or_else(|| {
+                    let unknown = match s {
+                        Sym::Opaque { .. } => s.clone(),
+                        _ => opaque("<unpacking>", "unpacking the reader does not follow"),
+                    };
+                    vec![unknown; n]
+                })
+            };
+            if unpack(a, n).is_none() && unpack(b, n).is_none() {
+                return None;
+            }
+            Some(
+                parts(a)
+                    .into_iter()
+                    .zip(parts(b))
+                    .map(|(x, y)| cond((**c).clone(), x, y))
+                    .collect(),
+            )
+        }
+        _ => None,
     }
 }
 

@@ -2,8 +2,8 @@
 //! methods (`get`, `deep_get`, `udm`...), string and dict methods, and the few
 //! `panther_base_helpers` functions it models directly (`deep_get`, `pattern_match`...).
 
-use super::derived::Derived;
 use super::interp::{bool_sym, seq_or_const, Interp};
+use super::derived::Derived;
 use super::sym::{self, cond, opaque, truthy, Cmp, Conv, Field, Func, Hint, Sym};
 use super::value::{str_method, Py};
 use super::EventKind;
@@ -13,27 +13,9 @@ use rustpython_parser::ast;
 /// Builtin names the reader models.
 pub fn builtin(name: &str) -> Option<Sym> {
     const NAMES: &[&str] = &[
-        "any",
-        "all",
-        "len",
-        "str",
-        "int",
-        "float",
-        "bool",
-        "isinstance",
-        "set",
-        "list",
-        "tuple",
-        "sorted",
-        "min",
-        "max",
-        "abs",
-        "print",
-        "range",
-        "dict",
-        "sum",
-        "repr",
-        "frozenset",
+        "any", "all", "len", "str", "int", "float", "bool", "isinstance", "set", "list", "tuple",
+        "sorted", "min", "max", "abs", "print", "range", "dict", "sum", "repr", "frozenset",
+        "enumerate", "zip", "hasattr", "next", "reversed",
     ];
     if NAMES.contains(&name) {
         return Some(Sym::Func(Func::Native(name.to_string())));
@@ -54,6 +36,7 @@ pub fn helper_override(module: &str, name: &str) -> Option<Sym> {
         ("panther_base_helpers", "pattern_match") => "pattern_match",
         ("panther_base_helpers", "pattern_match_list") => "pattern_match_list",
         ("panther_base_helpers", "is_ip_in_network") => "is_ip_in_network",
+        ("panther_base_helpers", "get_val_from_list") => "get_val_from_list",
         _ => return None,
     };
     Some(Sym::Func(Func::Native(native.to_string())))
@@ -71,20 +54,21 @@ pub fn module_attr(module: &str, name: &str) -> Sym {
             known_fn(name)
         }
         ("fnmatch", "fnmatch" | "fnmatchcase") => known_fn(name),
-        (
-            "ipaddress",
-            "ip_address" | "ip_network" | "IPv4Address" | "IPv6Address" | "IPv4Network"
-            | "IPv6Network",
-        ) => known_fn(name),
+        ("ipaddress", "ip_address" | "ip_network" | "IPv4Address" | "IPv6Address" | "IPv4Network" | "IPv6Network") => known_fn(name),
         ("json", "loads" | "dumps") => known_fn(name),
         ("panther_detection_helpers.caching" | "panther_oss_helpers", _) => {
             Sym::Func(Func::Native(format!("kv.{name}")))
         }
-        (
-            "collections.abc" | "collections" | "typing",
-            "Mapping" | "MutableMapping" | "Sequence" | "MutableSequence" | "Iterable"
-            | "Collection",
-        ) => Sym::Func(Func::Native(format!("abc.{name}"))),
+        ("collections.abc" | "collections" | "typing", "Mapping" | "MutableMapping" | "Sequence" | "MutableSequence" | "Iterable" | "Collection") => {
+            Sym::Func(Func::Native(format!("abc.{name}")))
+        }
+        ("unittest.mock" | "mock", "MagicMock" | "Mock") => Sym::Func(Func::Native("MagicMock".into())),
+        ("panther_core.immutable" | "panther_core", "ImmutableList") => {
+            Sym::Func(Func::Native("abc.ImmutableList".into()))
+        }
+        ("panther_core.immutable" | "panther_core", "ImmutableCaseInsensitiveDict") => {
+            Sym::Func(Func::Native("abc.ImmutableDict".into()))
+        }
         ("typing" | "panther_core" | "panther_core.enriched_event", _) => {
             opaque(name, "a type annotation")
         }
@@ -221,9 +205,22 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
     if !f.is_plain() {
         return opaque(text, "reading a key of a converted value");
     }
-    let k = match key {
-        Py::Str(k) => k.clone(),
-        Py::Int(_) => return opaque(text, "indexing a list of the event by position"),
+    let k = match (key, mode) {
+        (Py::Str(k), _) => k.clone(),
+        // A position in a list of the event (IndexError when out of range).
+        (Py::Int(i), Access::Index) if f.hint != Hint::Dict => {
+            let mut path = f.path.clone();
+            path.push(i.to_string());
+            return Sym::Field(Field {
+                path,
+                missing: None,
+                null: Some(Py::None),
+                transform: None,
+                conv: None,
+                hint: Hint::Unknown,
+            });
+        }
+        (Py::Int(_), _) => return opaque(text, "indexing a list of the event by position"),
         _ => return opaque(text, "a non-string key"),
     };
     let mut path = f.path.clone();
@@ -259,14 +256,8 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
         })
     };
     let mut alts: Vec<Py> = Vec::new();
-    for v in [&key_absent, &parent_absent, &parent_null]
-        .into_iter()
-        .flatten()
-    {
-        if !alts
-            .iter()
-            .any(|a| a.py_eq(v) && a.type_name() == v.type_name())
-        {
+    for v in [&key_absent, &parent_absent, &parent_null].into_iter().flatten() {
+        if !alts.iter().any(|a| a.py_eq(v) && a.type_name() == v.type_name()) {
             alts.push(v.clone());
         }
     }
@@ -283,10 +274,7 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
     ]);
     let parent_gone = match (&parent_absent, &parent_null) {
         (Some(a), Some(b)) if !a.py_eq(b) => {
-            return opaque(
-                text,
-                "a key whose default depends on how its parent is missing",
-            )
+            return opaque(text, "a key whose default depends on how its parent is missing")
         }
         (Some(a), _) => Some(a.clone()),
         (None, b) => b.clone(),
@@ -297,11 +285,24 @@ fn field_child(f: &Field, key: &Py, mode: Access, default: &Py, text: &str) -> S
 /// `deep_get(base, *keys, default=d)`.
 fn deep_get(base: &Sym, keys: &[Sym], default: &Py, text: &str) -> Sym {
     let mut cur = base.clone();
-    for k in keys {
-        let Sym::Const(k) = k else {
-            return opaque(text, "a computed key");
-        };
-        cur = child(&cur, k, Access::DeepGet, default, text);
+    for (i, k) in keys.iter().enumerate() {
+        match k {
+            Sym::Const(k) => cur = child(&cur, k, Access::DeepGet, default, text),
+            // A key chosen by a condition: one read per choice.
+            Sym::Cond(c, a, b) => {
+                let mut with_a = keys.to_vec();
+                with_a[i] = (**a).clone();
+                let mut with_b = keys.to_vec();
+                with_b[i] = (**b).clone();
+                return cond(
+                    (**c).clone(),
+                    deep_get(base, &with_a, default, text),
+                    deep_get(base, &with_b, default, text),
+                );
+            }
+            Sym::Opaque { reason, .. } => return opaque(text, reason.clone()),
+            _ => return opaque(text, "a computed key"),
+        }
     }
     cur
 }
@@ -314,16 +315,21 @@ fn default_arg(args: &[Sym], pos: usize, kwargs: &[(String, Sym)]) -> Result<Py,
     }
 }
 
-fn event_method(
-    ip: &Interp,
-    name: &str,
-    args: &[Sym],
-    kwargs: &[(String, Sym)],
-    text: &str,
-) -> Sym {
+fn event_method(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text: &str) -> Sym {
     let policy = ip.kind() == EventKind::Policy;
     match name {
         "get" => {
+            if let Some(Sym::Cond(c, a, b)) = args.first() {
+                let mut with_a = args.to_vec();
+                with_a[0] = (**a).clone();
+                let mut with_b = args.to_vec();
+                with_b[0] = (**b).clone();
+                return cond(
+                    (**c).clone(),
+                    event_method(ip, name, &with_a, kwargs, text),
+                    event_method(ip, name, &with_b, kwargs, text),
+                );
+            }
             let Some(Sym::Const(k)) = args.first() else {
                 return opaque(text, "a computed key");
             };
@@ -531,14 +537,9 @@ fn fnmatch_test(subject: &Sym, pattern: &str, text: &str) -> Sym {
             compiled.as_ref().map(|r| r.is_match(s))
         })
     } else {
-        str_test(
-            subject,
-            Op::Regex,
-            &[Py::Str(re.clone())],
-            true,
-            text,
-            &|s| compiled.as_ref().map(|r| r.is_match(s)),
-        )
+        str_test(subject, Op::Regex, &[Py::Str(re.clone())], true, text, &|s| {
+            compiled.as_ref().map(|r| r.is_match(s))
+        })
     }
 }
 
@@ -591,19 +592,51 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 let Some(items) = nets.iter_items().filter(|_| !matches!(nets, Py::Str(_))) else {
                     return opaque(text, "a computed network list");
                 };
-                let vals: Option<Vec<Value>> =
-                    items.iter().map(|n| n.as_str().map(Value::str)).collect();
+                let vals: Option<Vec<Value>> = items
+                    .iter()
+                    .map(|n| n.as_str().map(Value::str))
+                    .collect();
                 let Some(vals) = vals else {
                     return opaque(text, "a non-string network");
                 };
                 if vals.is_empty() {
                     return Sym::Const(Py::Bool(false));
                 }
-                Sym::Bool(Expr::Pred(
-                    Predicate::field(f.name(), Op::Cidr, vals).cased(true),
-                ))
+                Sym::Bool(Expr::Pred(Predicate::field(f.name(), Op::Cidr, vals).cased(true)))
             }
             _ => propagate(text, args).unwrap_or_else(|| opaque(text, "an IP network test")),
+        },
+        "get_val_from_list" => match args {
+            // {item[ret] for item in list if item.get(key) == value}
+            [Sym::Field(f), Sym::Const(Py::Str(ret)), Sym::Const(Py::Str(key)), Sym::Const(val)]
+                if f.is_plain() && !matches!(f.hint, Hint::Str | Hint::Dict) =>
+            {
+                let marker = ip.fresh_loop();
+                let mut path = f.path.clone();
+                path.push(marker.clone());
+                let elem = Sym::Field(Field {
+                    path,
+                    missing: None,
+                    null: Some(Py::None),
+                    transform: None,
+                    conv: None,
+                    hint: Hint::Dict,
+                });
+                let get = |k: &str| child(&elem, &Py::str(k), Access::Get, &Py::None, text);
+                let cond_e = match sym::compare(&get(key), Cmp::Eq, &Sym::Const(val.clone()), text) {
+                    Sym::Bool(e) => e,
+                    Sym::Const(p) => sym::t(p.truthy()),
+                    _ => return opaque(text, "get_val_from_list() with a value the reader does not model"),
+                };
+                Sym::Filtered(Box::new(sym::Filtered {
+                    list: f.clone(),
+                    marker,
+                    cond: cond_e,
+                    elem: get(ret),
+                }))
+            }
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, "get_val_from_list() of a value the reader does not model")),
         },
         "re.search" | "re.match" | "re.fullmatch" | "re.findall" => {
             let kind = name.trim_start_matches("re.");
@@ -614,10 +647,7 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             };
             match args {
                 [Sym::Const(Py::Str(p)), s, ..] => regex_test(p, kind, flags, s, text),
-                [Sym::Pattern {
-                    pattern,
-                    ignore_case,
-                }, s, ..] => {
+                [Sym::Pattern { pattern, ignore_case }, s, ..] => {
                     let f = flags | if *ignore_case { 2 } else { 0 };
                     regex_test(pattern, kind, f, s, text)
                 }
@@ -647,6 +677,85 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             _ => opaque(text, "JSON decoding of the event's data"),
         },
         "print" => Sym::Const(Py::None),
+        "enumerate" | "reversed" => match args {
+            [Sym::Const(c)] if !matches!(c, Py::Str(_)) => match c.iter_items() {
+                Some(items) => Sym::Const(Py::List(if name == "reversed" {
+                    items.into_iter().rev().collect()
+                } else {
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| Py::Tuple(vec![Py::Int(i as i64), v]))
+                        .collect()
+                })),
+                None => raises(text),
+            },
+            _ => propagate(text, args)
+                .unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
+        },
+        "zip" => {
+            let lists: Option<Vec<Vec<Py>>> = args
+                .iter()
+                .map(|a| match a {
+                    Sym::Const(c) if !matches!(c, Py::Str(_)) => c.iter_items(),
+                    _ => None,
+                })
+                .collect();
+            match lists {
+                Some(lists) if !lists.is_empty() => {
+                    let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+                    Sym::Const(Py::List(
+                        (0..n)
+                            .map(|i| Py::Tuple(lists.iter().map(|l| l[i].clone()).collect()))
+                            .collect(),
+                    ))
+                }
+                _ => propagate(text, args)
+                    .unwrap_or_else(|| opaque(text, "zip() of the event's data")),
+            }
+        }
+        "hasattr" => match args {
+            [Sym::Ip(_), Sym::Const(Py::Str(a))] => Sym::Const(Py::Bool(matches!(
+                a.as_str(),
+                "is_private" | "is_global" | "is_loopback" | "is_link_local" | "is_multicast"
+                    | "is_unspecified" | "is_reserved" | "version"
+            ))),
+            [Sym::Const(c), Sym::Const(Py::Str(a))] => Sym::Const(Py::Bool(
+                crate::query::python::value::str_method("", a, &[]).is_some()
+                    && matches!(c, Py::Str(_))
+                    || (matches!(c, Py::Dict(_)) && matches!(a.as_str(), "get" | "keys" | "items" | "values")),
+            )),
+            [Sym::Field(f), Sym::Const(Py::Str(a))] if f.is_plain() => {
+                // An attribute of the event's value: by its type.
+                let policy = ip.kind() == EventKind::Policy;
+                let types: &[&str] = match a.as_str() {
+                    "get" | "keys" | "items" | "values" => &["object"],
+                    "lower" | "upper" | "strip" | "split" | "startswith" | "endswith" | "replace" => &["string"],
+                    "append" | "extend" | "pop" if policy => &["array"],
+                    "index" | "count" => &["array", "string"],
+                    _ => return opaque(text, format!("hasattr() `{a}` of the event's data")),
+                };
+                let present = Expr::Pred(
+                    Predicate::field(f.name(), Op::IsType, types.iter().map(|t| Value::str(*t)).collect())
+                        .cased(true),
+                );
+                let chk = |d: &Py| {
+                    Some(match d {
+                        Py::Dict(_) => matches!(a.as_str(), "get" | "keys" | "items" | "values"),
+                        Py::Str(_) => str_method("", a, &[]).is_some() || a == "startswith" || a == "endswith",
+                        Py::List(_) => matches!(a.as_str(), "append" | "extend" | "pop" | "index" | "count"),
+                        _ => false,
+                    })
+                };
+                bool_sym(sym::with_fallbacks(f, present, &chk))
+            }
+            [Sym::Cond(c, a, b), n] => cond(
+                (**c).clone(),
+                call(ip, "hasattr", &[(**a).clone(), n.clone()], kwargs, text),
+                call(ip, "hasattr", &[(**b).clone(), n.clone()], kwargs, text),
+            ),
+            _ => propagate(text, args).unwrap_or_else(|| opaque(text, "hasattr() of the event's data")),
+        },
         "bool" => match args {
             [x] => bool_sym(truthy(x)),
             [] => Sym::Const(Py::Bool(false)),
@@ -663,6 +772,49 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             },
             [Sym::Seq(items)] => {
                 let parts: Vec<Expr> = items.iter().map(truthy).collect();
+                bool_sym(if name == "any" {
+                    sym::or(parts)
+                } else {
+                    sym::and(parts)
+                })
+            }
+            [Sym::Field(f)] if f.is_plain() && !matches!(f.hint, Hint::Str | Hint::Dict) => {
+                // any(list) / all(list) of the event's list: some element is (not) truthy.
+                let marker = ip.fresh_loop();
+                let mut path = f.path.clone();
+                path.push(marker.clone());
+                let elem = Expr::Pred(
+                    Predicate::field(path.join("."), Op::Truthy, vec![]).cased(true),
+                );
+                let some = |e: Expr| sym::exists(&e, &marker, &f.name());
+                let out = if name == "any" {
+                    some(elem)
+                } else {
+                    sym::not(some(sym::not(elem)))
+                };
+                // Absent or null lists: any/all of the default (None raises).
+                let chk = |d: &Py| {
+                    d.iter_items().map(|items| {
+                        if name == "any" {
+                            items.iter().any(Py::truthy)
+                        } else {
+                            items.iter().all(Py::truthy)
+                        }
+                    })
+                };
+                bool_sym(sym::with_fallbacks(f, out, &chk))
+            }
+            [Sym::Guarded(items)] => {
+                let parts: Vec<Expr> = items
+                    .iter()
+                    .map(|(g, v)| {
+                        if name == "any" {
+                            sym::and(vec![g.clone(), truthy(v)])
+                        } else {
+                            sym::or(vec![sym::not(g.clone()), truthy(v)])
+                        }
+                    })
+                    .collect();
                 bool_sym(if name == "any" {
                     sym::or(parts)
                 } else {
@@ -705,6 +857,14 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             }
             [Sym::Field(f)] if f.is_plain() => Sym::Len(f.clone()),
             [Sym::Filtered(f)] => Sym::FilteredLen(f.clone()),
+            [Sym::Guarded(items)] => {
+                // Only emptiness is expressible: the count as a conditional value.
+                if items.len() == 1 {
+                    cond(items[0].0.clone(), Sym::Const(Py::Int(1)), Sym::Const(Py::Int(0)))
+                } else {
+                    opaque(text, "the length of a filtered list")
+                }
+            }
             [Sym::Cond(c, a, b)] => cond(
                 (**c).clone(),
                 call(ip, "len", std::slice::from_ref(a), kwargs, text),
@@ -714,8 +874,7 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
                 Some(c) => Sym::Derived(c),
                 None => opaque(text, "the length of a derived string"),
             },
-            _ => propagate(text, args)
-                .unwrap_or_else(|| opaque(text, "the length of the event's data")),
+            _ => propagate(text, args).unwrap_or_else(|| opaque(text, "the length of the event's data")),
         },
         "str" | "int" | "float" => {
             if let [x] = args {
@@ -727,17 +886,7 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             ip_address(ip, name, args, text)
         }
         "ipaddress.ip_network" | "ipaddress.IPv4Network" | "ipaddress.IPv6Network" => {
-            match args.first() {
-                Some(Sym::Const(Py::Str(n))) => match n.trim().parse::<ipnet::IpNet>() {
-                    Ok(_) => Sym::Net(vec![n.trim().to_string()]),
-                    Err(_) => match n.trim().parse::<std::net::IpAddr>() {
-                        Ok(a) => Sym::Net(vec![a.to_string()]),
-                        Err(_) => raises(text),
-                    },
-                },
-                Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
-                _ => opaque(text, "a network read from the event's data"),
-            }
+            ip_network(ip, args, text)
         }
         "set" | "list" | "tuple" | "frozenset" | "sorted" => match args {
             [] => Sym::Const(match name {
@@ -761,8 +910,7 @@ pub fn call(ip: &Interp, name: &str, args: &[Sym], kwargs: &[(String, Sym)], tex
             [Sym::Field(f)] if f.is_plain() && matches!(f.hint, Hint::List) && name != "sorted" => {
                 Sym::Field(f.clone())
             }
-            _ => propagate(text, args)
-                .unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
+            _ => propagate(text, args).unwrap_or_else(|| opaque(text, format!("{name}() of the event's data"))),
         },
         "isinstance" => match args {
             [x, t] => match type_names(t) {
@@ -871,6 +1019,9 @@ fn isinstance(x: &Sym, names: &[String], policy: bool, text: &str) -> Sym {
                     "abc.MutableSequence" if policy => &["array"],
                     "abc.MutableMapping" | "abc.MutableSequence" => &[],
                     "abc.Iterable" | "abc.Collection" => &["array", "string", "object"],
+                    "abc.ImmutableList" if !policy => &["array"],
+                    "abc.ImmutableDict" if !policy => &["object"],
+                    "abc.ImmutableList" | "abc.ImmutableDict" | "MagicMock" => &[],
                     _ => return opaque(text, format!("isinstance() with type `{n}`")),
                 };
                 for a in add {
@@ -900,16 +1051,10 @@ fn isinstance(x: &Sym, names: &[String], policy: bool, text: &str) -> Sym {
             isinstance(b, names, policy, text),
         ),
         Sym::Seq(_) => Sym::Const(Py::Bool(names.iter().any(|n| {
-            matches!(
-                n.as_str(),
-                "list" | "abc.Sequence" | "abc.MutableSequence" | "abc.Iterable" | "abc.Collection"
-            )
+            matches!(n.as_str(), "list" | "abc.Sequence" | "abc.MutableSequence" | "abc.Iterable" | "abc.Collection")
         }))),
         Sym::Dict(_) => Sym::Const(Py::Bool(names.iter().any(|n| {
-            matches!(
-                n.as_str(),
-                "dict" | "abc.Mapping" | "abc.MutableMapping" | "abc.Iterable" | "abc.Collection"
-            )
+            matches!(n.as_str(), "dict" | "abc.Mapping" | "abc.MutableMapping" | "abc.Iterable" | "abc.Collection")
         }))),
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
         _ => opaque(text, "a type test of a value the reader does not model"),
@@ -947,12 +1092,8 @@ pub const PY_PRIVATE_NETS: &[&str] = &[
 
 fn cidr(f: &Field, nets: &[&str]) -> Expr {
     Expr::Pred(
-        Predicate::field(
-            f.name(),
-            Op::Cidr,
-            nets.iter().map(|n| Value::str(*n)).collect(),
-        )
-        .cased(true),
+        Predicate::field(f.name(), Op::Cidr, nets.iter().map(|n| Value::str(*n)).collect())
+            .cased(true),
     )
 }
 
@@ -966,14 +1107,9 @@ fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
     match args {
         [Sym::Field(f)] if f.is_plain() => {
             let valid = |d: &Py| {
-                Some(
-                    d.as_str()
-                        .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-                        .is_some_and(|a| {
-                            any.iter()
-                                .any(|n| n.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&a)))
-                        }),
-                )
+                Some(d.as_str().and_then(|s| s.parse::<std::net::IpAddr>().ok()).is_some_and(|a| {
+                    any.iter().any(|n| n.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&a)))
+                }))
             };
             ip.may_raise(sym::not(sym::with_fallbacks(f, cidr(f, any), &valid)));
             Sym::Ip(f.clone())
@@ -983,9 +1119,7 @@ fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
             Err(_) => raises(text),
         },
         [Sym::Cond(c, a, b)] => {
-            let l = ip.under((**c).clone(), || {
-                ip_address(ip, name, std::slice::from_ref(a), text)
-            });
+            let l = ip.under((**c).clone(), || ip_address(ip, name, std::slice::from_ref(a), text));
             let r = ip.under(sym::not((**c).clone()), || {
                 ip_address(ip, name, std::slice::from_ref(b), text)
             });
@@ -994,6 +1128,61 @@ fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> Sym {
         _ => propagate(text, args)
             .unwrap_or_else(|| opaque(text, "an IP address of a value the reader does not model")),
     }
+}
+
+/// `ip_network(x)`: a known network, or a single address of the event.
+fn ip_network(ip: &Interp, args: &[Sym], text: &str) -> Sym {
+    match args.first() {
+        Some(Sym::Const(Py::Str(n))) => match n.trim().parse::<ipnet::IpNet>() {
+            Ok(_) => Sym::Net(vec![n.trim().to_string()]),
+            Err(_) => match n.trim().parse::<std::net::IpAddr>() {
+                Ok(a) => Sym::Net(vec![ipnet::IpNet::from(a).to_string()]),
+                Err(_) => raises(text),
+            },
+        },
+        Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
+        Some(Sym::Field(f)) if f.is_plain() => {
+            // A single address is a network of one; a CIDR in the event is not modelled.
+            let single = cidr(f, &["0.0.0.0/0", "::/0"]);
+            ip.may_raise(sym::and(vec![
+                sym::not(single.clone()),
+                Expr::opaque(text, "whether the event's value is a valid network"),
+            ]));
+            cond(
+                single,
+                Sym::Ip(f.clone()),
+                opaque(text, "a network read from the event's data"),
+            )
+        }
+        Some(Sym::Cond(c, a, b)) => {
+            let l = ip.under((**c).clone(), || ip_network(ip, std::slice::from_ref(a), text));
+            let r = ip.under(sym::not((**c).clone()), || {
+                ip_network(ip, std::slice::from_ref(b), text)
+            });
+            cond((**c).clone(), l, r)
+        }
+        _ => opaque(text, "a network read from the event's data"),
+    }
+}
+
+/// A property of a known network, as Python's `ipaddress` computes it (both ends of the
+/// network must be in one of the listed networks).
+fn net_property(net: &str, attr: &str) -> Option<bool> {
+    let n: ipnet::IpNet = net.parse().ok()?;
+    let within = |list: &[&str]| {
+        list.iter().any(|l| {
+            l.parse::<ipnet::IpNet>()
+                .is_ok_and(|p| p.contains(&n.network()) && p.contains(&n.broadcast()))
+        })
+    };
+    Some(match attr {
+        "is_private" => within(PY_PRIVATE_NETS),
+        "is_global" => !within(PY_PRIVATE_NETS) && !within(&["100.64.0.0/10"]),
+        "is_loopback" => within(&["127.0.0.0/8", "::1/128"]),
+        "is_link_local" => within(&["169.254.0.0/16", "fe80::/10"]),
+        "is_multicast" => within(&["224.0.0.0/4", "ff00::/8"]),
+        _ => return None,
+    })
 }
 
 /// Properties of `ip_address(field)`.
@@ -1025,38 +1214,26 @@ fn may_raise_converting(ip: &Interp, name: &str, f: &Field) {
     }
     let pattern = match name {
         "int" => r"\A\s*[-+]?[0-9]+(?:_[0-9]+)*\s*\z",
-        _ => {
-            r"(?i)\A\s*[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)\s*\z"
-        }
+        _ => r"(?i)\A\s*[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?|inf(?:inity)?|nan)\s*\z",
     };
     let numeric = Expr::Pred(
         Predicate::field(
             f.name(),
             Op::IsType,
-            vec![
-                Value::str("integer"),
-                Value::str("float"),
-                Value::str("boolean"),
-            ],
+            vec![Value::str("integer"), Value::str("float"), Value::str("boolean")],
         )
         .cased(true),
     );
-    let text_ok =
-        Expr::Pred(Predicate::field(f.name(), Op::Regex, vec![Value::str(pattern)]).cased(true));
-    let present_ok = sym::or(vec![
-        numeric,
-        sym::and(vec![
-            Expr::Pred(
-                Predicate::field(f.name(), Op::IsType, vec![Value::str("string")]).cased(true),
-            ),
-            text_ok,
-        ]),
-    ]);
+    let text_ok = Expr::Pred(
+        Predicate::field(f.name(), Op::Regex, vec![Value::str(pattern)]).cased(true),
+    );
+    let present_ok = sym::or(vec![numeric, sym::and(vec![
+        Expr::Pred(Predicate::field(f.name(), Op::IsType, vec![Value::str("string")]).cased(true)),
+        text_ok,
+    ])]);
     let present = sym::and(vec![
         Expr::Pred(Predicate::field(f.name(), Op::Exists, vec![]).cased(true)),
-        sym::not(Expr::Pred(
-            Predicate::field(f.name(), Op::IsNull, vec![]).cased(true),
-        )),
+        sym::not(Expr::Pred(Predicate::field(f.name(), Op::IsNull, vec![]).cased(true))),
     ]);
     ip.may_raise(sym::and(vec![present, sym::not(present_ok)]));
     // Absent or null values convert their default, which the caller checks.
@@ -1112,12 +1289,8 @@ fn convert(name: &str, args: &[Sym], text: &str) -> Sym {
             convert(name, std::slice::from_ref(a), text),
             convert(name, std::slice::from_ref(b), text),
         ),
-        _ => propagate(text, args).unwrap_or_else(|| {
-            opaque(
-                text,
-                format!("{name}() of a value the reader does not model"),
-            )
-        }),
+        _ => propagate(text, args)
+            .unwrap_or_else(|| opaque(text, format!("{name}() of a value the reader does not model"))),
     }
 }
 
@@ -1147,7 +1320,7 @@ pub fn method(
         },
         // None has no methods: AttributeError.
         Sym::Const(Py::None) => raises(text),
-        Sym::Const(c) => const_method(c, name, args, kwargs, text),
+        Sym::Const(c) => const_method(ip, c, name, args, kwargs, text),
         Sym::Dict(items) => match (name, args) {
             ("get", [Sym::Const(k)] | [Sym::Const(k), _]) => {
                 let d = match args.get(1) {
@@ -1159,6 +1332,12 @@ pub fn method(
             }
             ("keys", []) => Sym::Const(Py::List(items.iter().map(|(k, _)| k.clone()).collect())),
             ("values", []) => seq_or_const(items.iter().map(|(_, v)| v.clone()).collect()),
+            ("items", []) => Sym::Seq(
+                items
+                    .iter()
+                    .map(|(k, v)| Sym::Seq(vec![Sym::Const(k.clone()), v.clone()]))
+                    .collect(),
+            ),
             _ => opaque(text, format!("dict method `{name}`")),
         },
         Sym::Pattern {
@@ -1187,10 +1366,7 @@ pub fn method(
         },
         Sym::Bool(_) | Sym::Match(_) => opaque(text, format!("method `{name}` of a match result")),
         Sym::Opaque { reason, .. } => opaque(text, reason.clone()),
-        _ => opaque(
-            text,
-            format!("method `{name}` of a value the reader does not model"),
-        ),
+        _ => opaque(text, format!("method `{name}` of a value the reader does not model")),
     }
 }
 
@@ -1215,10 +1391,7 @@ fn derived_method(d: &Derived, name: &str, args: &[Sym], text: &str) -> Sym {
                 None => opaque(text, format!("`.{name}()` of a derived string")),
             }
         }
-        _ => opaque(
-            text,
-            format!("`.{name}()` of a string derived from the event's data"),
-        ),
+        _ => opaque(text, format!("`.{name}()` of a string derived from the event's data")),
     }
 }
 
@@ -1302,7 +1475,47 @@ fn field_method(f: &Field, name: &str, args: &[Sym], kwargs: &[(String, Sym)], t
     }
 }
 
-fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text: &str) -> Sym {
+/// The elements of a list of the event that are in a known collection, as a filtered list.
+fn intersect(ip: &Interp, c: &Py, f: &Field) -> Option<Sym> {
+    let items = c.iter_items().filter(|_| !matches!(c, Py::Str(_)))?;
+    if !f.is_plain() || matches!(f.hint, Hint::Str | Hint::Dict) {
+        return None;
+    }
+    let marker = ip.fresh_loop();
+    let mut path = f.path.clone();
+    path.push(marker.clone());
+    let elem = Field {
+        path,
+        missing: None,
+        null: Some(Py::None),
+        transform: None,
+        conv: None,
+        hint: Hint::Unknown,
+    };
+    let cond_in = sym::field_eq(&elem, &items)?;
+    Some(Sym::Filtered(Box::new(sym::Filtered {
+        list: f.clone(),
+        marker,
+        cond: cond_in,
+        elem: Sym::Field(elem),
+    })))
+}
+
+fn const_method(
+    ip: &Interp,
+    c: &Py,
+    name: &str,
+    args: &[Sym],
+    kwargs: &[(String, Sym)],
+    text: &str,
+) -> Sym {
+    if name == "intersection" {
+        if let [Sym::Field(f)] = args {
+            if let Some(s) = intersect(ip, c, f) {
+                return s;
+            }
+        }
+    }
     let consts: Option<Vec<Py>> = args
         .iter()
         .map(|a| match a {
@@ -1328,8 +1541,8 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
             }
             [Sym::Cond(cd, a, b)] => cond(
                 (**cd).clone(),
-                const_method(c, name, std::slice::from_ref(a), kwargs, text),
-                const_method(c, name, std::slice::from_ref(b), kwargs, text),
+                const_method(ip, c, name, std::slice::from_ref(a), kwargs, text),
+                const_method(ip, c, name, std::slice::from_ref(b), kwargs, text),
             ),
             _ => propagate(text, args)
                 .unwrap_or_else(|| opaque(text, "a string joined from the event's data")),
@@ -1353,6 +1566,27 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
                     }
                     out
                 }
+                Some(Sym::Derived(dv)) if d.len() <= 300 && dv.is_str() => {
+                    let mut out = Sym::Const(default);
+                    for (k, v) in d.iter().rev() {
+                        match dv.test(Op::Eq, std::slice::from_ref(k)) {
+                            Some(e) => out = cond(e, Sym::Const(v.clone()), out),
+                            None => return opaque(text, "a lookup keyed by the event's data"),
+                        }
+                    }
+                    out
+                }
+                Some(Sym::Cond(cd, a, b)) => {
+                    let mut wa = args.to_vec();
+                    wa[0] = (**a).clone();
+                    let mut wb = args.to_vec();
+                    wb[0] = (**b).clone();
+                    cond(
+                        (**cd).clone(),
+                        const_method(ip, c, name, &wa, kwargs, text),
+                        const_method(ip, c, name, &wb, kwargs, text),
+                    )
+                }
                 Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
                 _ => opaque(text, "a lookup keyed by the event's data"),
             }
@@ -1368,10 +1602,9 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
             opaque(text, "a constant tested against the event's data")
         }
         (Py::Str(_), "format") => opaque(text, "a string built from the event's data"),
-        (
-            Py::Set(v) | Py::List(v) | Py::Tuple(v),
-            "intersection" | "issubset" | "issuperset" | "isdisjoint" | "union" | "difference",
-        ) if consts.is_some() => {
+        (Py::Set(v) | Py::List(v) | Py::Tuple(v), "intersection" | "issubset" | "issuperset" | "isdisjoint" | "union" | "difference")
+            if consts.is_some() =>
+        {
             let other = consts
                 .as_ref()
                 .and_then(|c| c.first())
@@ -1387,14 +1620,19 @@ fn const_method(c: &Py, name: &str, args: &[Sym], kwargs: &[(String, Sym)], text
                 _ => Py::Bool(!v.iter().any(has)),
             })
         }
-        _ => propagate(text, args)
-            .unwrap_or_else(|| opaque(text, format!("`.{name}()` on a {}", c.type_name()))),
+        _ => propagate(text, args).unwrap_or_else(|| {
+            opaque(text, format!("`.{name}()` on a {}", c.type_name()))
+        }),
     }
 }
 
 pub fn attribute(ip: &Interp, recv: &Sym, attr: &str, text: &str) -> Sym {
     match recv {
         Sym::Ip(f) => ip_property(f, attr, text),
+        Sym::Net(nets) if nets.len() == 1 => match net_property(&nets[0], attr) {
+            Some(b) => Sym::Const(Py::Bool(b)),
+            None => opaque(text, format!("network attribute `{attr}`")),
+        },
         Sym::Cond(c, a, b) => cond(
             (**c).clone(),
             attribute(ip, a, attr, text),
@@ -1439,8 +1677,16 @@ pub fn subscript(_ip: &Interp, base: &Sym, key: &Sym, text: &str) -> Sym {
     }
 }
 
-pub fn binop(l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
+pub fn binop(ip: &Interp, l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
     use ast::Operator as O;
+    // CONSTANTS & set(list): the elements of the event's list that are constants.
+    if op == O::BitAnd {
+        if let (Sym::Const(c), Sym::Field(f)) | (Sym::Field(f), Sym::Const(c)) = (l, r) {
+            if let Some(s) = intersect(ip, c, f) {
+                return s;
+            }
+        }
+    }
     if let (Sym::Const(a), Sym::Const(b)) = (l, r) {
         let v = match (op, a, b) {
             (O::Add, Py::Int(x), Py::Int(y)) => x.checked_add(*y).map(Py::Int),
@@ -1457,16 +1703,10 @@ pub fn binop(l: &Sym, op: ast::Operator, r: &Sym, text: &str) -> Sym {
             }
             (O::BitOr, Py::Set(x), Py::Set(y)) => Some(Py::set([x.clone(), y.clone()].concat())),
             (O::BitAnd, Py::Set(x), Py::Set(y)) => Some(Py::set(
-                x.iter()
-                    .filter(|i| y.iter().any(|j| j.py_eq(i)))
-                    .cloned()
-                    .collect(),
+                x.iter().filter(|i| y.iter().any(|j| j.py_eq(i))).cloned().collect(),
             )),
             (O::Sub, Py::Set(x), Py::Set(y)) => Some(Py::set(
-                x.iter()
-                    .filter(|i| !y.iter().any(|j| j.py_eq(i)))
-                    .cloned()
-                    .collect(),
+                x.iter().filter(|i| !y.iter().any(|j| j.py_eq(i))).cloned().collect(),
             )),
             (O::BitOr, Py::Dict(x), Py::Dict(y)) => {
                 let mut out = x.clone();
@@ -1514,6 +1754,61 @@ fn num(p: &Py) -> f64 {
     }
 }
 
+/// `len(field) <op> n`: a list has at least k elements when position k-1 exists; a string
+/// is compared by its length; the length of an object is not modelled.
+fn length_compare(f: &Field, cmp: Cmp, n: i64, text: &str) -> Sym {
+    let name = f.name();
+    let pred = |field: String, op: Op, values: Vec<Value>| {
+        Expr::Pred(Predicate::field(field, op, values).cased(true))
+    };
+    let at_least = |k: i64| -> Expr {
+        if k <= 0 {
+            return sym::t(true);
+        }
+        sym::or(vec![
+            sym::and(vec![
+                pred(name.clone(), Op::IsType, vec![Value::str("array")]),
+                pred(format!("{name}.{}", k - 1), Op::Exists, vec![]),
+            ]),
+            sym::and(vec![
+                pred(name.clone(), Op::IsType, vec![Value::str("string")]),
+                Expr::Pred(Predicate {
+                    transform: Some(Transform::Length),
+                    ..Predicate::field(name.clone(), Op::Gte, vec![Value::Num(k as f64)]).cased(true)
+                }),
+            ]),
+            sym::and(vec![
+                pred(name.clone(), Op::IsType, vec![Value::str("object")]),
+                Expr::opaque(text, "the number of keys of an object"),
+            ]),
+        ])
+    };
+    let present = match cmp {
+        Cmp::Ge => at_least(n),
+        Cmp::Gt => at_least(n + 1),
+        Cmp::Lt => sym::not(at_least(n)),
+        Cmp::Le => sym::not(at_least(n + 1)),
+        Cmp::Eq => sym::and(vec![at_least(n), sym::not(at_least(n + 1))]),
+        Cmp::Ne => sym::not(sym::and(vec![at_least(n), sym::not(at_least(n + 1))])),
+        _ => return opaque(text, "the length of the event's data"),
+    };
+    let chk = |d: &Py| {
+        let len = match d {
+            Py::Str(s) => s.chars().count() as i64,
+            other => other.iter_items()?.len() as i64,
+        };
+        Some(match cmp {
+            Cmp::Ge => len >= n,
+            Cmp::Gt => len > n,
+            Cmp::Lt => len < n,
+            Cmp::Le => len <= n,
+            Cmp::Eq => len == n,
+            _ => len != n,
+        })
+    };
+    bool_sym(sym::with_fallbacks(f, present, &chk))
+}
+
 /// Comparisons with a special meaning: `len(field) > 0` and friends.
 pub fn compare_special(left: &Sym, cmp: Cmp, right: &Sym, text: &str) -> Option<Sym> {
     if let Sym::Cond(c, a, b) = left {
@@ -1550,11 +1845,16 @@ pub fn compare_special(left: &Sym, cmp: Cmp, right: &Sym, text: &str) -> Option<
     } else {
         cmp
     };
-    // Only "empty or not" is expressible: len(x) > 0, >= 1, == 0, != 0, < 1, <= 0.
+    // "Empty or not": len(x) > 0, >= 1, == 0, != 0, < 1, <= 0.
     let nonempty = match (cmp, n) {
         (Cmp::Gt, 0) | (Cmp::Ge, 1) | (Cmp::Ne, 0) => true,
         (Cmp::Eq, 0) | (Cmp::Lt, 1) | (Cmp::Le, 0) => false,
-        _ => return Some(opaque(text, "the length of the event's data")),
+        _ => {
+            if let Sym::Field(field) = &f {
+                return Some(length_compare(field, cmp, n, text));
+            }
+            return Some(opaque(text, "the length of the event's data"));
+        }
     };
     // len() of a missing value raises unless a default was given; truthiness of the
     // value is its non-emptiness for strings, lists and dicts.

@@ -31,6 +31,9 @@ pub enum Sym {
     Filtered(Box<Filtered>),
     /// `len()` of a filtered list: only its emptiness is expressible.
     FilteredLen(Box<Filtered>),
+    /// A list of known length whose elements are there only under conditions
+    /// (`[x for x in CONSTANTS if cond(x)]`).
+    Guarded(Vec<(Expr, Sym)>),
     /// `sep.join(list)` of a list of the event (optionally lower-cased).
     Joined {
         list: Field,
@@ -455,6 +458,34 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
 
 /// `f == v` (`f in [v...]` with several values).
 pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
+    if let [c @ (Py::List(items) | Py::Tuple(items))] = values {
+        // `x == ["a", "b"]`: a list of the event with exactly these elements.
+        if !items.is_empty() && f.is_plain() {
+            let mut parts = vec![field_pred(f.name(), Op::IsType, vec![Value::str("array")])];
+            for (i, it) in items.iter().enumerate() {
+                let v = it.to_value().filter(|v| !matches!(v, Value::Null))?;
+                parts.push(field_pred(format!("{}.{i}", f.name()), Op::Eq, vec![v]));
+            }
+            parts.push(not(field_pred(
+                format!("{}.{}", f.name(), items.len()),
+                Op::Exists,
+                vec![],
+            )));
+            return Some(with_fallbacks(f, and(parts), &|d| Some(d.py_eq(c) || matches!((d, c), (Py::Tuple(a), Py::List(b)) | (Py::List(a), Py::Tuple(b)) if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y))))));
+        }
+    }
+    if let [c @ (Py::List(_) | Py::Tuple(_) | Py::Dict(_))] = values {
+        // `x == []`, `x == {}`: an empty list (object) of the event.
+        if c.truthy() || !f.is_plain() {
+            return None;
+        }
+        let ty = if matches!(c, Py::Dict(_)) { "object" } else { "array" };
+        let present = and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str(ty)]),
+            not(field_pred(f.name(), Op::Truthy, vec![])),
+        ]);
+        return Some(with_fallbacks(f, present, &|d| Some(d.py_eq(c))));
+    }
     let present = present_pred(f, Op::Eq, values)?;
     Some(with_fallbacks(f, present, &|d| {
         Some(values.iter().any(|v| v.py_eq(d)))
@@ -574,6 +605,7 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Field(f) | Sym::Len(f) => field_truthy(f),
         Sym::Derived(d) => d.truthy(),
         Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
+        Sym::Guarded(items) => or(items.iter().map(|(g, _)| g.clone()).collect()),
         Sym::Joined { list, .. } => {
             // A join is empty when the list is, or holds only empty strings.
             Expr::opaque(
@@ -585,7 +617,8 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Seq(items) => t(!items.is_empty()),
         Sym::Dict(items) => t(!items.is_empty()),
         Sym::Func(_) | Sym::Module(_) | Sym::Pattern { .. } | Sym::Ip(_) | Sym::Net(_) => t(true),
-        Sym::Event => opaque_expr("event", "truth value of the whole event"),
+        // Panther events always carry fields (`p_log_type` and the other `p_` fields).
+        Sym::Event => t(true),
         Sym::Opaque { text, reason } => opaque_expr(text, reason),
     }
 }
@@ -767,6 +800,37 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
         (Sym::Const(Py::Str(k)), Sym::Event) => {
             Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
         }
+        (Sym::Seq(items), Sym::Const(coll)) if !matches!(coll, Py::Str(_)) => {
+            // (a, b) in {(x, y), ...}: the tuple equals one of the tuples.
+            let mut alts = Vec::new();
+            for t in coll.iter_items()? {
+                let (Py::Tuple(vals) | Py::List(vals)) = &t else {
+                    continue;
+                };
+                if vals.len() != items.len() {
+                    continue;
+                }
+                let mut parts = Vec::new();
+                for (i, v) in items.iter().zip(vals) {
+                    match equal(i, &Sym::Const(v.clone()), false)? {
+                        Sym::Opaque { .. } => return None,
+                        s => parts.push(truthy(&s)),
+                    }
+                }
+                alts.push(and(parts));
+            }
+            expr_sym(or(alts))
+        }
+        (x, Sym::Guarded(items)) => {
+            let mut parts = Vec::new();
+            for (g, e) in items {
+                match equal(x, e, false)? {
+                    Sym::Opaque { .. } => return None,
+                    s => parts.push(and(vec![g.clone(), truthy(&s)])),
+                }
+            }
+            expr_sym(or(parts))
+        }
         (x, Sym::Filtered(f)) => {
             let e = equal(&f.elem, x, false)?;
             if let Sym::Opaque { .. } = e {
@@ -938,6 +1002,11 @@ fn strip_marker(field: &str, marker: &str) -> String {
         .filter(|s| *s != marker)
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// True when some predicate of `expr` still speaks of the element `marker` names.
+pub fn has_this_marker(expr: &Expr, marker: &str) -> bool {
+    depends(expr, marker)
 }
 
 /// True when some predicate of `expr` still speaks of a loop element.
