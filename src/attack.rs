@@ -1,5 +1,9 @@
 //! MITRE ATT&CK: id spellings normalised here; technique and tactic facts embedded in the
-//! binary (generated from the STIX bundle, see `data/`).
+//! binary ([`db`], generated into `data/attack.json` by `src/bin/gen_attack.rs`).
+
+mod db;
+
+pub use db::{db, Data, Db, Resolution, Tactic, Technique};
 
 /// A normalised ATT&CK reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,46 +14,13 @@ pub enum AttackRef {
     Tactic(String),
 }
 
-/// Tactic ids by every common spelling of their names (v19: TA0005 is "Stealth", TA0112
-/// "Defense Impairment").
-const TACTIC_NAMES: &[(&str, &str)] = &[
-    ("reconnaissance", "TA0043"),
-    ("resource-development", "TA0042"),
-    ("initial-access", "TA0001"),
-    ("execution", "TA0002"),
-    ("persistence", "TA0003"),
-    ("privilege-escalation", "TA0004"),
-    ("defense-evasion", "TA0005"),
-    ("stealth", "TA0005"),
-    ("defense-impairment", "TA0112"),
-    ("credential-access", "TA0006"),
-    ("discovery", "TA0007"),
-    ("lateral-movement", "TA0008"),
-    ("collection", "TA0009"),
-    ("command-and-control", "TA0011"),
-    ("exfiltration", "TA0010"),
-    ("impact", "TA0040"),
-];
-
-/// The tactic id of a tactic name in any spelling: `Defense Evasion`, `defense_evasion`,
-/// `DefenseEvasion`, `attack.defense-evasion`, `CommandandControl`.
+/// The tactic id of a tactic name in any spelling, current or former (from the embedded
+/// data): `Defense Evasion`, `defense_evasion`, `DefenseEvasion`, `attack.defense-evasion`
+/// and `attack.stealth` (TA0005), `attack.defense-impairment` (TA0112), `CommandandControl`.
 pub fn tactic_id_by_name(name: &str) -> Option<&'static str> {
     let n = name.trim();
     let n = n.strip_prefix("attack.").unwrap_or(n);
-    let squash = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
-    let want = squash(n);
-    if want.is_empty() {
-        return None;
-    }
-    TACTIC_NAMES
-        .iter()
-        .find(|(k, _)| squash(k) == want || squash(&k.replace("-and-", "-")) == want)
-        .map(|(_, id)| *id)
+    db().tactic_by_name(n).map(|t| t.id.as_str())
 }
 
 /// Normalises one ATT&CK reference in any vendor's spelling:
@@ -69,7 +40,7 @@ pub fn parse_refs(s: &str) -> Vec<AttackRef> {
     }
     // URLs: .../techniques/T1580/001/ or .../tactics/TA0001/
     let parts: Vec<&str> = s
-        .split(|c: char| c == ':' || c == ',' || c == ' ' || c == '/' || c == '|' || c == ';')
+        .split([':', ',', ' ', '/', '|', ';'])
         .filter(|p| !p.is_empty())
         .collect();
     let mut i = 0;
@@ -113,47 +84,4 @@ pub fn parse_refs(s: &str) -> Vec<AttackRef> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spellings() {
-        assert_eq!(
-            parse_ref("attack.t1078.001"),
-            Some(AttackRef::Technique("T1078.001".into()))
-        );
-        assert_eq!(
-            parse_ref("T1078.001"),
-            Some(AttackRef::Technique("T1078.001".into()))
-        );
-        assert_eq!(
-            parse_refs("TA0006:T1528"),
-            vec![
-                AttackRef::Tactic("TA0006".into()),
-                AttackRef::Technique("T1528".into())
-            ]
-        );
-        assert_eq!(
-            parse_ref("attack.defense-evasion"),
-            Some(AttackRef::Tactic("TA0005".into()))
-        );
-        assert_eq!(
-            parse_ref("attack.stealth"),
-            Some(AttackRef::Tactic("TA0005".into()))
-        );
-        assert_eq!(
-            parse_ref("CommandandControl"),
-            Some(AttackRef::Tactic("TA0011".into()))
-        );
-        assert_eq!(
-            parse_ref("Defense Evasion"),
-            Some(AttackRef::Tactic("TA0005".into()))
-        );
-        assert_eq!(
-            parse_ref("https://attack.mitre.org/techniques/T1580/001/"),
-            Some(AttackRef::Technique("T1580.001".into()))
-        );
-        assert_eq!(parse_ref("attack.g0016"), None);
-        assert_eq!(parse_ref("NONE"), None);
-    }
-}
+mod tests;

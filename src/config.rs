@@ -2,6 +2,7 @@
 
 use crate::discover::RootSpec;
 use crate::model::Vendor;
+use crate::verify::policy::CheckRule;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,8 @@ pub struct Config {
     pub roots: Vec<RootSpec>,
     /// Folder whose `templates/` and `static/` override the embedded ones.
     pub site_dir: PathBuf,
+    /// `[[checks]]`: check levels per path glob, in order.
+    pub checks: Vec<CheckRule>,
 }
 
 impl Default for Config {
@@ -23,6 +26,7 @@ impl Default for Config {
             base_url: "/".to_string(),
             roots: Vec::new(),
             site_dir: PathBuf::from("."),
+            checks: Vec::new(),
         }
     }
 }
@@ -34,6 +38,17 @@ struct RawConfig {
     base_url: Option<String>,
     #[serde(default)]
     roots: Vec<RawRoot>,
+    #[serde(default)]
+    checks: Vec<RawCheck>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    id: String,
+    level: String,
+    #[serde(default)]
+    paths: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +101,11 @@ pub fn parse(text: &str, dir: &Path) -> Result<Config, String> {
         base_url: raw.base_url.unwrap_or(d.base_url),
         roots,
         site_dir: dir.to_path_buf(),
+        checks: raw
+            .checks
+            .iter()
+            .map(|c| CheckRule::parse(&c.id, &c.level, &c.paths))
+            .collect::<Result<_, _>>()?,
     })
 }
 

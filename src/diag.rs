@@ -18,6 +18,9 @@ pub struct Diagnostic {
     /// Native id of the rule the finding is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// Site-relative page of the rule (`rules/<vendor>/<slug>.html`), filled by the pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 fn ser_check<S: Serializer>(c: &Check, s: S) -> Result<S::Ok, S::Error> {
@@ -39,6 +42,7 @@ impl Diagnostic {
             code: check,
             message: message.into(),
             rule: None,
+            page: None,
         }
     }
     pub fn at_column(mut self, column: usize) -> Self {

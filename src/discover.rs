@@ -146,7 +146,7 @@ pub fn read_root(index: usize, spec: RootSpec) -> Result<(Root, Vec<Diagnostic>)
             }
         }
     }
-    let results: Vec<Result<Option<SourceFile>, Diagnostic>> =
+    let results: Vec<Result<Option<SourceFile>, Box<Diagnostic>>> =
         paths.par_iter().map(|p| read_file(&base, p)).collect();
     let mut files = Vec::new();
     let mut diags = Vec::new();
@@ -154,7 +154,7 @@ pub fn read_root(index: usize, spec: RootSpec) -> Result<(Root, Vec<Diagnostic>)
         match r {
             Ok(Some(f)) => files.push(f),
             Ok(None) => skipped += 1,
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     let mut root = Root::from_files(index, spec, files);
@@ -184,7 +184,7 @@ fn rel_path(base: &Path, p: &Path) -> String {
         .join("/")
 }
 
-fn read_file(base: &Path, p: &Path) -> Result<Option<SourceFile>, Diagnostic> {
+fn read_file(base: &Path, p: &Path) -> Result<Option<SourceFile>, Box<Diagnostic>> {
     let rel = rel_path(base, p);
     let ext = p
         .extension()
@@ -221,11 +221,11 @@ fn read_file(base: &Path, p: &Path) -> Result<Option<SourceFile>, Diagnostic> {
     }))
 }
 
-fn io_diag(base: &Path, rel: &str, e: std::io::Error) -> Diagnostic {
-    Diagnostic::new(
+fn io_diag(base: &Path, rel: &str, e: std::io::Error) -> Box<Diagnostic> {
+    Box::new(Diagnostic::new(
         Check::ParseError,
         format!("{}/{rel}", base.display()),
         0,
         format!("cannot read file: {e}"),
-    )
+    ))
 }

@@ -18,4 +18,5 @@ pub mod model;
 pub mod pipeline;
 pub mod query;
 pub mod render;
+pub mod serve;
 pub mod verify;

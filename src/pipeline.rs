@@ -64,6 +64,14 @@ pub fn run(specs: &[RootSpec], progress: &dyn Progress) -> Result<Build, String>
     build
         .diagnostics
         .extend(duplicate_ids(&rules, &build.roots));
+    // Lint ATT&CK ids as written, then file rules under the replacements of revoked ids.
+    let roots = &build.roots;
+    let attack =
+        crate::verify::attack_lint::lint(&rules, |r| roots[r.source.root].display(&r.source.path));
+    build.diagnostics.extend(attack);
+    rules
+        .par_iter_mut()
+        .for_each(crate::verify::attack_lint::resolve_rule);
     build.catalog = Catalog::build(rules);
     progress.stage("verifying", build.catalog.rules.len());
     build.results = build
@@ -79,6 +87,7 @@ pub fn run(specs: &[RootSpec], progress: &dyn Progress) -> Result<Build, String>
     progress.finish();
     let test_diags = test_findings(&build);
     build.diagnostics.extend(test_diags);
+    link_pages(&mut build);
     build.diagnostics.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.code, &a.message)
             .cmp(&(&b.file, b.line, b.column, b.code, &b.message))
@@ -181,6 +190,55 @@ fn duplicate_ids(rules: &[Rule], roots: &[Root]) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+impl Build {
+    /// The root-relative path of a diagnostic's file (its shown path when no root matches).
+    pub fn relative(&self, d: &Diagnostic) -> String {
+        for root in &self.roots {
+            let prefix = root.display("");
+            if let Some(rel) = d.file.strip_prefix(&prefix).filter(|_| !prefix.is_empty()) {
+                return rel.to_string();
+            }
+        }
+        d.file.clone()
+    }
+
+    /// Applies the `[[checks]]` policy of `ruledex.toml` to the diagnostics.
+    pub fn apply_policy(&mut self, rules: &[crate::verify::policy::CheckRule]) {
+        let diags = std::mem::take(&mut self.diagnostics);
+        self.diagnostics = crate::verify::policy::apply(rules, diags, |d| self.relative(d));
+    }
+
+    /// Index of the rules defined in a file, by shown path.
+    pub fn rules_by_file(&self) -> HashMap<String, Vec<usize>> {
+        let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in self.catalog.rules.iter().enumerate() {
+            m.entry(self.roots[r.source.root].display(&r.source.path))
+                .or_default()
+                .push(i);
+        }
+        m
+    }
+}
+
+/// Names each finding's rule page: the rule of that id, else the file's first rule.
+fn link_pages(build: &mut Build) {
+    let by_file = build.rules_by_file();
+    let cat = &build.catalog;
+    for d in &mut build.diagnostics {
+        let in_file = by_file.get(&d.file).map(Vec::as_slice).unwrap_or(&[]);
+        let by_id = d.rule.as_deref().and_then(|id| {
+            in_file
+                .iter()
+                .copied()
+                .find(|&i| cat.rules[i].id == id)
+                .or_else(|| Vendor::ALL.iter().find_map(|v| cat.find(*v, id)))
+        });
+        if let Some(i) = by_id.or_else(|| in_file.first().copied()) {
+            d.page = Some(cat.rule_page(i));
+        }
+    }
 }
 
 /// A diagnostic for each failed or unsupported test.

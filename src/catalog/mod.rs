@@ -1,7 +1,10 @@
 //! The catalog: every rule in one place plus the indexes computed once (facets, page slugs,
 //! indicators with corpus counts).
 
+pub mod datasources;
 pub mod indicators;
+pub mod overlap;
+pub mod shared_indicators;
 
 pub use indicators::Indicator;
 
@@ -70,6 +73,15 @@ impl Catalog {
             .unwrap_or(&[])
     }
 
+    /// Site-relative path of a rule's HTML page (the Markdown twin swaps `.html` for `.md`).
+    pub fn rule_page(&self, i: usize) -> String {
+        format!(
+            "rules/{}/{}.html",
+            self.rules[i].vendor.key(),
+            self.slugs[i]
+        )
+    }
+
     pub fn find(&self, vendor: Vendor, id: &str) -> Option<usize> {
         self.by_id.get(&(vendor, id.to_string())).copied()
     }
@@ -94,6 +106,11 @@ pub fn facet_pairs(r: &Rule) -> Vec<(FacetKind, String)> {
         out.push((FacetKind::Language, q.language.name().to_string()));
     }
     out.extend(r.facets.iter().cloned());
+    out.extend(
+        datasources::canonical(r)
+            .into_iter()
+            .map(|s| (FacetKind::CanonicalSource, s.to_string())),
+    );
     out
 }
 

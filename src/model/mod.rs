@@ -130,10 +130,12 @@ pub enum FacetKind {
     EventType,
     ReferenceList,
     MlJob,
+    /// Derived by the catalog from `data/datasources.toml` (one name across vendors).
+    CanonicalSource,
 }
 
 impl FacetKind {
-    pub const ALL: [FacetKind; 26] = [
+    pub const ALL: [FacetKind; 27] = [
         FacetKind::Vendor,
         FacetKind::Technique,
         FacetKind::Tactic,
@@ -160,6 +162,7 @@ impl FacetKind {
         FacetKind::EventType,
         FacetKind::ReferenceList,
         FacetKind::MlJob,
+        FacetKind::CanonicalSource,
     ];
     /// URL segment and export key.
     pub fn key(self) -> &'static str {
@@ -190,6 +193,7 @@ impl FacetKind {
             FacetKind::EventType => "event-types",
             FacetKind::ReferenceList => "reference-lists",
             FacetKind::MlJob => "ml-jobs",
+            FacetKind::CanonicalSource => "sources",
         }
     }
     /// Singular label shown in tables.
@@ -221,6 +225,7 @@ impl FacetKind {
             FacetKind::EventType => "Event type",
             FacetKind::ReferenceList => "Reference list",
             FacetKind::MlJob => "Machine-learning job",
+            FacetKind::CanonicalSource => "Data source (canonical)",
         }
     }
     pub fn plural(self) -> &'static str {
@@ -251,6 +256,7 @@ impl FacetKind {
             FacetKind::EventType => "Event types",
             FacetKind::ReferenceList => "Reference lists",
             FacetKind::MlJob => "Machine-learning jobs",
+            FacetKind::CanonicalSource => "Data sources (canonical)",
         }
     }
 }
@@ -354,6 +360,9 @@ pub enum Expect {
     NoMatch,
     /// Exactly this many of the events match.
     Count(usize),
+    /// At least this many of the events match (SigmaHQ regression data: the rule fires on
+    /// the recorded log).
+    AtLeast(usize),
 }
 
 /// A detection rule of any vendor, as loaded from its file(s).
@@ -392,6 +401,9 @@ pub struct Rule {
     pub raw_format: String,
     /// Other source files shown on the page (a Panther rule's Python), as (path, text, hint).
     pub companions: Vec<(String, String, String)>,
+    /// Root-relative paths of support files the rule's logic depends on (macros, helpers,
+    /// parsers, reference lists), so `check --changed-since` re-checks dependants.
+    pub dependencies: Vec<String>,
 }
 
 impl Rule {
@@ -420,6 +432,7 @@ impl Rule {
             raw: String::new(),
             raw_format: String::new(),
             companions: Vec::new(),
+            dependencies: Vec::new(),
         }
     }
 

@@ -69,6 +69,13 @@ checks! {
     BrokenReference => ("broken_reference", Error, "all", "A referenced macro, lookup, parser, helper, rule, test file or source file is not defined."),
     SigmaTitleLength => ("sigma_title_length", Warning, "sigma", "A Sigma title longer than 110 characters."),
     SigmaTagNamespace => ("sigma_tag_namespace", Warning, "sigma", "A Sigma tag outside the known namespaces or not lower-case."),
+    SigmaUnknownModifier => ("sigma_unknown_modifier", Error, "sigma", "A Sigma value modifier that spec v2.1 does not define; the item is kept opaque."),
+    SigmaPlaceholder => ("sigma_placeholder", Note, "sigma", "A Sigma `expand` placeholder (`%name%`) that needs a processing pipeline; the item is kept opaque."),
+    SigmaObsoleteSyntax => ("sigma_obsolete_syntax", Warning, "sigma", "Sigma v1 syntax (condition aggregation `| count()`, `action: global` collections) superseded by correlation rules."),
+    SigmaIdFormat => ("sigma_id_format", Warning, "sigma", "A Sigma `id` (or `related` id) that is not a UUID."),
+    ElasticQuerySyntax => ("elastic_query_syntax", Warning, "elastic", "An Elastic rule's query (KQL, Lucene, EQL, ES|QL) does not parse; it is kept as opaque text."),
+    YaralUnboundVariable => ("yaral_unbound_variable", Error, "chronicle", "A YARA-L match, outcome or condition variable (or a placeholder) that nothing in the rule binds."),
+    UnresolvedFunction => ("unresolved_function", Note, "sentinel,defender_xdr", "A KQL query calls a stored function or parser (ASIM...) whose definition is not in the root, so the tables it reads are unknown."),
     PantherPythonMissing => ("panther_python_missing", Warning, "panther", "A Panther rule's `Filename` names a Python file that is not beside it; the YAML is indexed without its logic."),
 }
 

@@ -54,14 +54,20 @@ pub fn run_tests(rule: &Rule) -> Vec<TestResult> {
                 Expect::Match => (t.events.len().max(1), "a match".to_string()),
                 Expect::NoMatch => (0, "no match".to_string()),
                 Expect::Count(n) => (n, format!("{n} matching events")),
+                Expect::AtLeast(n) => (n, format!("at least {n} matching events")),
             };
             let exact = match t.expect {
                 Expect::Match => matched == t.events.len() && !t.events.is_empty(),
+                Expect::AtLeast(n) => matched >= n && !t.events.is_empty(),
                 _ => matched == want,
             };
+            if let (Expect::AtLeast(_), true) = (t.expect, exact) {
+                // Enough known matches: the unknown events cannot undo them.
+                return result(Outcome::Pass, String::new());
+            }
             if let Some(reason) = unknown {
                 // Known matches beyond the expectation already decide a failure.
-                if matched > want {
+                if matched > want && !matches!(t.expect, Expect::AtLeast(_)) {
                     return result(
                         Outcome::Fail,
                         format!("expected {want_text}, got {matched} matching events"),
@@ -627,10 +633,11 @@ fn cidr_contains(net: &str, ip: &str) -> bool {
         .unwrap_or(false)
 }
 
+type RegexCache = Mutex<HashMap<(String, bool), Result<regex::Regex, String>>>;
+
 /// Compiled regexes, shared across tests (rules repeat patterns on many events).
 fn cached_regex(pattern: &str, cased: bool) -> Result<regex::Regex, String> {
-    static CACHE: OnceLock<Mutex<HashMap<(String, bool), Result<regex::Regex, String>>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<RegexCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = (pattern.to_string(), cased);
     if let Some(r) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {

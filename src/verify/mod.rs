@@ -1,7 +1,10 @@
 //! Verification: the matcher runs each rule's bundled tests; lints check the catalog.
 
+pub mod attack_lint;
+pub mod baseline;
 pub mod checks;
 pub mod matcher;
+pub mod policy;
 pub mod report;
 
 use serde::Serialize;

@@ -125,6 +125,35 @@ fn date_parts() {
 }
 
 #[test]
+fn at_least_counts_matching_events() {
+    use crate::model::{Detection, Expect, Rule, RuleTest, SourceLocation, Vendor};
+    let mut rule = Rule::new(Vendor::Sigma, "r", SourceLocation::default());
+    rule.detection = Some(Detection {
+        expr: p("a", Op::Eq, &["x"]),
+        output_fields: Vec::new(),
+    });
+    let test = |expect, events: Vec<serde_json::Value>| RuleTest {
+        name: "t".into(),
+        events,
+        expect,
+        unsupported: None,
+        location: None,
+    };
+    let evs = vec![json!({"a": "x"}), json!({"a": "y"}), json!({"a": "x"})];
+    rule.tests = vec![
+        test(Expect::AtLeast(1), evs.clone()),
+        test(Expect::AtLeast(2), evs.clone()),
+        test(Expect::AtLeast(3), evs.clone()),
+        test(Expect::AtLeast(1), vec![json!({"a": "y"})]),
+    ];
+    let got: Vec<Outcome> = run_tests(&rule).into_iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        got,
+        vec![Outcome::Pass, Outcome::Pass, Outcome::Fail, Outcome::Fail]
+    );
+}
+
+#[test]
 fn truthy_follows_python() {
     let ev = json!({"a": "", "b": "x", "c": [], "d": [""], "e": {}, "f": 0, "g": false,
                     "h": null, "i": {"j": 1}});
