@@ -61,7 +61,12 @@ pub struct ParseFailure {
 }
 
 impl Source {
+    /// Parses a module (on a large stack: the parser recurses on nested code).
     pub fn parse(module: &str, text: &str) -> Result<Source, ParseFailure> {
+        with_big_stack(|| Source::parse_here(module, text))
+    }
+
+    fn parse_here(module: &str, text: &str) -> Result<Source, ParseFailure> {
         let suite = ast::Suite::parse(text, module).map_err(|e| {
             let off = usize::from(e.offset).min(text.len());
             let line = crate::diag::line_of(text, off);
@@ -306,10 +311,58 @@ pub struct Reading {
     pub reads_globals: BTreeSet<String>,
     /// The module's top-level functions.
     pub functions: Vec<String>,
+    /// The source text of `rule()` / `policy()`.
+    pub entry_text: Option<String>,
 }
 
-/// Reads a rule (or policy) module.
+/// Stack for reading one module: the reader recurses along the code and its conditions.
+const READER_STACK: usize = 64 << 20;
+
+/// Conditions nested deeper than this become one opaque node (what follows the reader, the
+/// matcher and the renderers, walks them recursively).
+const MAX_EXPR_DEPTH: usize = 200;
+
+/// Runs `f` on a thread with a large stack (hostile input: deeply nested code).
+fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .stack_size(READER_STACK)
+            .spawn_scoped(s, f)
+            .expect("a reader thread starts");
+        match handle.join() {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e),
+        }
+    })
+}
+
+/// Parses and reads a rule (or policy) module from its text, on a large stack; the parsed
+/// module is dropped there too.
+pub fn read_text(module: &str, text: &str, ctx: &Context) -> Result<Reading, ParseFailure> {
+    with_big_stack(|| {
+        let src = Source::parse_here(module, text)?;
+        Ok(read_here(&src, ctx))
+    })
+}
+
+fn depth(e: &Expr) -> usize {
+    match e {
+        Expr::All { items } | Expr::Any { items } => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Expr::Sequence { steps, .. } => 1 + steps.iter().map(depth).max().unwrap_or(0),
+        Expr::Not { item }
+        | Expr::Named { item, .. }
+        | Expr::Aggregate { item, .. }
+        | Expr::AnyElement { item, .. } => 1 + depth(item),
+        _ => 1,
+    }
+}
+
+/// Reads a rule (or policy) module (on a large stack).
 pub fn read(src: &Source, ctx: &Context) -> Reading {
+    with_big_stack(|| read_here(src, ctx))
+}
+
+fn read_here(src: &Source, ctx: &Context) -> Reading {
     let entry = if ctx.kind == EventKind::Policy {
         "policy"
     } else {
@@ -320,7 +373,15 @@ pub fn read(src: &Source, ctx: &Context) -> Reading {
         ip.tracking.set(true);
         let result = ip.call_entry(entry);
         ip.tracking.set(false);
-        Some(scrub_markers(sym::truthy(&result)))
+        let e = scrub_markers(sym::truthy(&result));
+        Some(if depth(&e) > MAX_EXPR_DEPTH {
+            Expr::opaque(
+                src.function_text(entry).unwrap_or(entry).to_string(),
+                "the condition nests too deep to show",
+            )
+        } else {
+            e
+        })
     } else {
         None
     };
@@ -351,6 +412,7 @@ pub fn read(src: &Source, ctx: &Context) -> Reading {
         output_fields: outputs,
         reads_globals,
         functions: src.functions(),
+        entry_text: src.function_text(entry).map(str::to_string),
     }
 }
 

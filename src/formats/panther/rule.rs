@@ -181,7 +181,13 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
                     .push((rel.clone(), py.text.clone(), "python".into()));
                 let module = rel.rsplit('/').next().unwrap_or(&rel);
                 let module = module.strip_suffix(".py").unwrap_or(module);
-                match python::Source::parse(module, &py.text) {
+                let ctx = python::Context {
+                    helpers: &sup.helpers,
+                    data_models: &sup.data_models,
+                    log_types: &log_types,
+                    kind: kind_py,
+                };
+                match python::read_text(module, &py.text, &ctx) {
                     Err(e) => {
                         out.diagnostics.push(
                             Diagnostic::new(
@@ -198,14 +204,7 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
                             output_fields: Vec::new(),
                         });
                     }
-                    Ok(src) => {
-                        let ctx = python::Context {
-                            helpers: &sup.helpers,
-                            data_models: &sup.data_models,
-                            log_types: &log_types,
-                            kind: kind_py,
-                        };
-                        let r = python::read(&src, &ctx);
+                    Ok(r) => {
                         let entry = if kind_py == python::EventKind::Policy {
                             "policy"
                         } else {
@@ -213,10 +212,7 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
                         };
                         rule.query = Some(Query {
                             language: Language::Python,
-                            text: src
-                                .function_text(entry)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| py.text.clone()),
+                            text: r.entry_text.clone().unwrap_or_else(|| py.text.clone()),
                         });
                         match &r.expr {
                             Some(e) => {
@@ -649,8 +645,8 @@ fn align_keys(rule: &mut Rule) {
         return;
     };
     let mut paths: BTreeSet<String> = BTreeSet::new();
-    det.expr.walk(&mut |e| {
-        if let Expr::Pred(p) = e {
+    det.expr.walk(&mut |e| match e {
+        Expr::Pred(p) => {
             if let Some(f) = &p.field {
                 paths.insert(f.clone());
             }
@@ -658,6 +654,10 @@ fn align_keys(rule: &mut Rule) {
                 paths.extend(p.values.iter().map(|v| v.to_string()));
             }
         }
+        Expr::AnyElement { field, .. } => {
+            paths.insert(field.clone());
+        }
+        _ => {}
     });
     for t in &mut rule.tests {
         for ev in &mut t.events {

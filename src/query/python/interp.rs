@@ -36,6 +36,8 @@ pub enum Out {
 const MAX_DEPTH: usize = 24;
 const MAX_STEPS: usize = 400_000;
 const MAX_UNROLL: usize = 2_000;
+/// Iterations of unrolled loops over a whole rule (nested loops multiply).
+const MAX_UNROLLED: usize = 2_500;
 
 pub struct Interp<'a> {
     ctx: &'a Context<'a>,
@@ -60,6 +62,7 @@ pub struct Interp<'a> {
     /// Unrolled loops entered, and how many of them were entered before the current `try:`.
     loop_depth: Cell<usize>,
     try_loops: Cell<usize>,
+    unrolled: Cell<usize>,
 }
 
 impl<'a> Interp<'a> {
@@ -86,6 +89,7 @@ impl<'a> Interp<'a> {
             try_base: Cell::new(0),
             loop_depth: Cell::new(0),
             try_loops: Cell::new(0),
+            unrolled: Cell::new(0),
         }
     }
 
@@ -134,12 +138,46 @@ impl<'a> Interp<'a> {
         format!("{0}{n}{0}", sym::ELEM)
     }
 
-    /// Runs `f` with `c` added to the path condition.
-    pub fn under<T>(&self, c: Expr, f: impl FnOnce() -> T) -> T {
-        self.path.borrow_mut().push(c);
+    /// Runs `f` with `c` added to the path condition (kept only inside `try:` bodies,
+    /// where it qualifies when the body raises).
+    pub fn under<T>(&self, c: &Expr, f: impl FnOnce() -> T) -> T {
+        if !self.in_try() {
+            return f();
+        }
+        self.path.borrow_mut().push(c.clone());
         let out = f();
         self.path.borrow_mut().pop();
         out
+    }
+
+    /// `under` the negation of `c`.
+    pub fn under_not<T>(&self, c: &Expr, f: impl FnOnce() -> T) -> T {
+        if !self.in_try() {
+            return f();
+        }
+        self.path.borrow_mut().push(not(c.clone()));
+        let out = f();
+        self.path.borrow_mut().pop();
+        out
+    }
+
+    pub fn path_len(&self) -> usize {
+        self.path.borrow().len()
+    }
+
+    pub fn push_path(&self, c: Expr) {
+        self.path.borrow_mut().push(c);
+    }
+
+    pub fn truncate_path(&self, len: usize) {
+        self.path.borrow_mut().truncate(len);
+    }
+
+    /// Counts iterations of unrolled loops; false once the rule has used its budget.
+    pub fn unroll_one(&self) -> bool {
+        let n = self.unrolled.get() + 1;
+        self.unrolled.set(n);
+        n <= MAX_UNROLLED
     }
 
     /// Inside a `try:` body: records that the code being read raises when `when` holds.
@@ -174,8 +212,8 @@ impl<'a> Interp<'a> {
         match o {
             Out::Next(env) => k(env),
             Out::Branch(c, a, b) => {
-                let a = self.under(c.clone(), || self.cont(*a, k));
-                let b = self.under(not(c.clone()), || self.cont(*b, k));
+                let a = self.under(&c, || self.cont(*a, k));
+                let b = self.under_not(&c, || self.cont(*b, k));
                 branch(c, a, b)
             }
             other => other,

@@ -289,24 +289,25 @@ pub fn same_expr(a: &Expr, b: &Expr) -> bool {
     }
 }
 
+/// Above this many items, conditions are joined without looking for repeats (the look is
+/// quadratic; rules that big are machine-made).
+const DEDUP_LIMIT: usize = 256;
+
+fn push_unique(out: &mut Vec<Expr>, x: Expr) {
+    if out.len() > DEDUP_LIMIT || !out.iter().any(|o| same_expr(o, &x)) {
+        out.push(x);
+    }
+}
+
 pub fn and(items: Vec<Expr>) -> Expr {
     let mut out: Vec<Expr> = Vec::new();
     for i in items {
         match i {
             Expr::Const { value: true } => {}
             Expr::Const { value: false } => return t(false),
-            Expr::All { items } => {
-                for x in items {
-                    if !out.iter().any(|o| same_expr(o, &x)) {
-                        out.push(x);
-                    }
-                }
-            }
-            other => {
-                if !out.iter().any(|o| same_expr(o, &other)) {
-                    out.push(other);
-                }
-            }
+            // A nested conjunction was built by `and` already: its items are not repeated.
+            Expr::All { items } => out.extend(items),
+            other => push_unique(&mut out, other),
         }
     }
     match out.len() {
@@ -321,18 +322,8 @@ pub fn or(items: Vec<Expr>) -> Expr {
         match i {
             Expr::Const { value: false } => {}
             Expr::Const { value: true } => return t(true),
-            Expr::Any { items } => {
-                for x in items {
-                    if !out.iter().any(|o| same_expr(o, &x)) {
-                        out.push(x);
-                    }
-                }
-            }
-            other => {
-                if !out.iter().any(|o| same_expr(o, &other)) {
-                    out.push(other);
-                }
-            }
+            Expr::Any { items } => out.extend(items),
+            other => push_unique(&mut out, other),
         }
     }
     match out.len() {

@@ -491,3 +491,35 @@ fn syntax_errors_have_a_position() {
     let err = Source::parse("bad", "def rule(event):\n    return (\n").unwrap_err();
     assert!(err.line >= 2, "{err:?}");
 }
+
+#[test]
+fn hostile_rules_end_without_panicking() {
+    let f = Fixture::new();
+    // Deep nesting, long chains, unbounded recursion and loops too long to unroll.
+    let deep = format!(
+        "def rule(event):\n    return {}event.get('a') == 1{}\n",
+        "(".repeat(2000),
+        ")".repeat(2000)
+    );
+    is(&f.expr(&deep), json!({"a": 1}), true);
+    let chain = (0..2000)
+        .map(|i| format!("event.get('k{i}') == {i}"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let e = f.expr(&format!("def rule(event):\n    return {chain}\n"));
+    is(&e, json!({"k0": 0}), false);
+    let e = f.expr("def f(e):\n    return f(e)\n\ndef rule(event):\n    return f(event)\n");
+    assert!(!e.fully_parsed());
+    let e = f.expr(
+        "L = list(range(300))\n\ndef rule(event):\n    for a in L:\n        for b in L:\n            if event.get('x') == a * b:\n                return True\n    return False\n",
+    );
+    assert!(!e.fully_parsed());
+    let nested_ifs: String = (0..120)
+        .map(|i| format!("{}if event.get('k{i}'):\n", "    ".repeat(i + 1)))
+        .collect();
+    let e = f.expr(&format!(
+        "def rule(event):\n{nested_ifs}{}return True\n    return False\n",
+        "    ".repeat(121)
+    ));
+    let _ = verdict(&e, json!({}));
+}

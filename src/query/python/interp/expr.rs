@@ -18,18 +18,23 @@ impl<'a> Interp<'a> {
     pub fn cond(&self, e: &ast::Expr, env: &mut Env, m: usize) -> Expr {
         match e {
             ast::Expr::BoolOp(b) => {
-                // Later operands run only when the earlier ones did not decide.
+                // Later operands run only when the earlier ones did not decide: each
+                // operand read adds its outcome to the path of the ones after it.
                 let mut parts: Vec<Expr> = Vec::new();
+                let base = self.path_len();
                 for v in &b.values {
-                    let before = match b.op {
-                        ast::BoolOp::And => and(parts.clone()),
-                        ast::BoolOp::Or => not(or(parts.clone())),
+                    let p = self.cond(v, env, m);
+                    let next = match b.op {
+                        ast::BoolOp::And => p.clone(),
+                        ast::BoolOp::Or => not(p.clone()),
                     };
-                    if const_of(&before) == Some(false) {
+                    parts.push(p);
+                    if const_of(&next) == Some(false) {
                         break;
                     }
-                    parts.push(self.under(before, || self.cond(v, env, m)));
+                    self.push_path(next);
                 }
+                self.truncate_path(base);
                 match b.op {
                     ast::BoolOp::And => and(parts),
                     ast::BoolOp::Or => or(parts),
@@ -59,8 +64,8 @@ impl<'a> Interp<'a> {
         match v {
             Sym::Field(f) => k(f),
             Sym::Cond(c, a, b) => {
-                self.under((**c).clone(), || self.each_field(a, k));
-                self.under(not((**c).clone()), || self.each_field(b, k));
+                self.under(c, || self.each_field(a, k));
+                self.under_not(c, || self.each_field(b, k));
             }
             _ => {}
         }
@@ -79,8 +84,8 @@ impl<'a> Interp<'a> {
                 }
             }
             Sym::Cond(c, a, b) => {
-                self.under((**c).clone(), || self.record_raises(a));
-                self.under(not((**c).clone()), || self.record_raises(b));
+                self.under(c, || self.record_raises(a));
+                self.under_not(c, || self.record_raises(b));
             }
             Sym::Opaque { text, .. } if text == sym::RAISES => self.may_raise(sym::t(true)),
             Sym::Opaque { text, .. } => self.may_raise(Expr::opaque(
@@ -101,14 +106,17 @@ impl<'a> Interp<'a> {
             E::Name(n) => self.lookup(n.id.as_str(), env, m),
             E::BoolOp(b) => {
                 let mut vals: Vec<Sym> = Vec::new();
+                let base = self.path_len();
                 for v in &b.values {
-                    let truths: Vec<Expr> = vals.iter().map(truthy).collect();
-                    let before = match b.op {
-                        ast::BoolOp::And => and(truths),
-                        ast::BoolOp::Or => not(or(truths)),
-                    };
-                    vals.push(self.under(before, || self.eval(v, env, m)));
+                    let x = self.eval(v, env, m);
+                    let t = truthy(&x);
+                    vals.push(x);
+                    self.push_path(match b.op {
+                        ast::BoolOp::And => t,
+                        ast::BoolOp::Or => not(t),
+                    });
                 }
+                self.truncate_path(base);
                 bool_op(b.op, vals)
             }
             E::UnaryOp(u) => {
@@ -178,8 +186,8 @@ impl<'a> Interp<'a> {
                     Some(true) => self.eval(&i.body, env, m),
                     Some(false) => self.eval(&i.orelse, env, m),
                     None => {
-                        let a = self.under(c.clone(), || self.eval(&i.body, env, m));
-                        let b = self.under(not(c.clone()), || self.eval(&i.orelse, env, m));
+                        let a = self.under(&c, || self.eval(&i.body, env, m));
+                        let b = self.under_not(&c, || self.eval(&i.orelse, env, m));
                         cond(c, a, b)
                     }
                 }
@@ -457,6 +465,9 @@ impl<'a> Interp<'a> {
             }
             let mut guarded: Vec<(Expr, Sym)> = Vec::new();
             for item in items {
+                if !self.unroll_one() {
+                    return opaque(&text, "loops too long to unroll");
+                }
                 let mut e2 = env.clone();
                 self.assign(&g.target, item, &mut e2, m);
                 let guard = and(g.ifs.iter().map(|c| self.cond(c, &mut e2, m)).collect());

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::model::Expr;
 use crate::query::python::natives;
-use crate::query::python::sym::{self, cond, const_of, not, opaque, or, Field, Hint, Sym};
+use crate::query::python::sym::{self, cond, const_of, opaque, or, Field, Hint, Sym};
 use crate::query::python::value::Py;
 use rustpython_parser::ast;
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,8 +65,8 @@ impl<'a> Interp<'a> {
                     Some(true) => self.exec_block(&i.body, env, m),
                     Some(false) => self.exec_block(&i.orelse, env, m),
                     None => {
-                        let a = self.under(c.clone(), || self.exec_block(&i.body, env.clone(), m));
-                        let b = self.under(not(c.clone()), || self.exec_block(&i.orelse, env, m));
+                        let a = self.under(&c, || self.exec_block(&i.body, env.clone(), m));
+                        let b = self.under_not(&c, || self.exec_block(&i.orelse, env, m));
                         branch(c, a, b)
                     }
                 }
@@ -142,7 +142,7 @@ impl<'a> Interp<'a> {
             let mut handler_out: Option<Out> = None;
             for h in t.handlers.iter().rev() {
                 let ast::ExceptHandler::ExceptHandler(h) = h;
-                let o = self.under(raised.clone(), || self.exec_block(&h.body, env.clone(), m));
+                let o = self.under(&raised, || self.exec_block(&h.body, env.clone(), m));
                 handler_out = Some(match handler_out {
                     None => o,
                     Some(prev) if same_out(&o, &prev) => prev,
@@ -294,7 +294,7 @@ impl<'a> Interp<'a> {
                 out = self.cont(out, &mut |mut e| {
                     let skip = Out::Next(e.clone());
                     self.assign(&f.target, item.clone(), &mut e, m);
-                    let o = self.under(g.clone(), || self.exec_block(&f.body, e, m));
+                    let o = self.under(&g, || self.exec_block(&f.body, e, m));
                     let o = map_leaves(o, &mut |l| match l {
                         Out::Continue(e) => Out::Next(e),
                         other => other,
@@ -332,6 +332,10 @@ impl<'a> Interp<'a> {
             for item in items {
                 if !has_next(&out) {
                     break;
+                }
+                if !self.unroll_one() {
+                    self.loop_depth.set(self.loop_depth.get() - 1);
+                    return Out::Ret(opaque(text, "loops too long to unroll"));
                 }
                 out = self.cont(out, &mut |mut e| {
                     self.assign(&f.target, item.clone(), &mut e, m);

@@ -75,7 +75,7 @@ impl<'a> Interp<'a> {
                         Some(&i) => {
                             let call = format!("{name}(event)");
                             let only = lt_pred(std::slice::from_ref(lt));
-                            self.under(only, || {
+                            self.under(&only, || {
                                 self.call_user(i, name, vec![Sym::Event], Vec::new(), &call)
                             })
                         }

@@ -71,12 +71,8 @@ pub(super) fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> S
         // ip_address(None) raises ValueError (an integer would be an address).
         [Sym::Const(Py::None | Py::Bool(_) | Py::List(_) | Py::Dict(_))] => raises(text),
         [Sym::Cond(c, a, b)] => {
-            let l = ip.under((**c).clone(), || {
-                ip_address(ip, name, std::slice::from_ref(a), text)
-            });
-            let r = ip.under(sym::not((**c).clone()), || {
-                ip_address(ip, name, std::slice::from_ref(b), text)
-            });
+            let l = ip.under(c, || ip_address(ip, name, std::slice::from_ref(a), text));
+            let r = ip.under_not(c, || ip_address(ip, name, std::slice::from_ref(b), text));
             cond((**c).clone(), l, r)
         }
         _ => propagate(text, args)
@@ -109,12 +105,8 @@ pub(super) fn ip_network(ip: &Interp, args: &[Sym], text: &str) -> Sym {
             )
         }
         Some(Sym::Cond(c, a, b)) => {
-            let l = ip.under((**c).clone(), || {
-                ip_network(ip, std::slice::from_ref(a), text)
-            });
-            let r = ip.under(sym::not((**c).clone()), || {
-                ip_network(ip, std::slice::from_ref(b), text)
-            });
+            let l = ip.under(c, || ip_network(ip, std::slice::from_ref(a), text));
+            let r = ip.under_not(c, || ip_network(ip, std::slice::from_ref(b), text));
             cond((**c).clone(), l, r)
         }
         _ => opaque(text, "a network read from the event's data"),

@@ -328,8 +328,8 @@ pub(super) fn json_loads(ip: &Interp, arg: Option<&Sym>, text: &str) -> Sym {
             Sym::Field(decoded)
         }
         Some(Sym::Cond(c, a, b)) => {
-            let l = ip.under((**c).clone(), || json_loads(ip, Some(a), text));
-            let r = ip.under(sym::not((**c).clone()), || json_loads(ip, Some(b), text));
+            let l = ip.under(c, || json_loads(ip, Some(a), text));
+            let r = ip.under_not(c, || json_loads(ip, Some(b), text));
             cond((**c).clone(), l, r)
         }
         Some(Sym::Opaque { reason, .. }) => opaque(text, reason.clone()),
