@@ -9,6 +9,7 @@ use super::names;
 use crate::model::{Expect, FacetKind, Rule};
 use crate::verify::Outcome;
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// Test events longer than this are cut on the page.
 const MAX_EVENT_CHARS: usize = 16_000;
@@ -467,11 +468,7 @@ fn code<'a>(fmt: Fmt, path: String, hint: &'a str, label: &'a str, text: &'a str
             let width = n.to_string().len();
             let mut out = String::with_capacity(text.len() + n * (width + 2));
             for (i, l) in trimmed.split('\n').enumerate() {
-                out.push_str(&format!(
-                    "{:>width$}  {}\n",
-                    i + 1,
-                    l.trim_end_matches('\r')
-                ));
+                let _ = writeln!(out, "{:>width$}  {}", i + 1, l.trim_end_matches('\r'));
             }
             let fence = markdown::fence(&out);
             (Vec::new(), out, fence)
