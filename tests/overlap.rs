@@ -421,7 +421,7 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
             eprintln!("  unmapped {}: {e}", v.key());
         }
     }
-    let mut top: Vec<(&(Vendor, FacetKind, String), &(usize, usize))> = raw.iter().collect();
+    let mut top: Vec<_> = raw.iter().collect();
     top.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     eprintln!("the 60 most used raw sources (rules, of them mapped):");
     let mut weak = Vec::new();
