@@ -56,6 +56,78 @@ pub fn to_html(md: &str, shift_headings: usize) -> String {
     sanitizer().clean(&out).to_string()
 }
 
+/// Untrusted Markdown for the Markdown tree with its relative links and images (no URL
+/// scheme: `../x.md`, `other.md`, `/y.md`, `#part`, a bare `example.com`) turned into
+/// their text: they point into the rule's own repository, not into this tree, and would
+/// break. Absolute links (`https:`, `mailto:`) are kept.
+pub fn drop_relative_links(md: &str) -> String {
+    fn has_scheme(url: &str) -> bool {
+        match url.find(':') {
+            Some(i) => {
+                let scheme = &url[..i];
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic())
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            }
+            None => false,
+        }
+    }
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    // (whole link range, inner text range) of each relative link, outermost only.
+    let mut edits: Vec<(std::ops::Range<usize>, Option<std::ops::Range<usize>>)> = Vec::new();
+    let mut open: Option<(std::ops::Range<usize>, Option<std::ops::Range<usize>>)> = None;
+    let mut depth = 0usize;
+    for (ev, range) in Parser::new_ext(md, opts).into_offset_iter() {
+        match ev {
+            Event::Start(Tag::Link { dest_url, .. })
+            | Event::Start(Tag::Image { dest_url, .. }) => {
+                if depth == 0 && !has_scheme(&dest_url) {
+                    open = Some((range, None));
+                }
+                depth += 1;
+            }
+            Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    if let Some(e) = open.take() {
+                        edits.push(e);
+                    }
+                }
+            }
+            _ => {
+                if let Some((_, inner)) = open.as_mut() {
+                    *inner = Some(match inner.take() {
+                        Some(r) => r.start.min(range.start)..r.end.max(range.end),
+                        None => range,
+                    });
+                }
+            }
+        }
+    }
+    if edits.is_empty() {
+        return md.to_string();
+    }
+    let mut out = String::with_capacity(md.len());
+    let mut at = 0;
+    for (whole, inner) in edits {
+        if whole.start < at {
+            continue;
+        }
+        out.push_str(&md[at..whole.start]);
+        if let Some(inner) = inner.filter(|r| r.start >= whole.start && r.end <= whole.end) {
+            out.push_str(&md[inner]);
+        }
+        at = whole.end;
+    }
+    out.push_str(&md[at..]);
+    out
+}
+
 /// Escapes text for inline Markdown: characters that start inline markup get a backslash,
 /// `<`, `>` and `&` become entities, line breaks become spaces, and a start that would
 /// open a block (`#`, `-`, `+`, `1.`) is escaped.
@@ -141,6 +213,21 @@ mod tests {
         assert!(!h.contains("<img"), "{h}");
         assert!(!h.contains("onclick"), "{h}");
         assert!(to_html("[ok](https://example.com)", 0).contains("href=\"https://example.com\""));
+    }
+
+    #[test]
+    fn relative_links_become_text() {
+        let md = "See [the other rule](../Execution/x.md), [site](KQLQuery.com), \
+                  [part](#a), ![img](pic.png) and [ATT&CK](https://attack.mitre.org/) \
+                  or <https://example.com>.";
+        let out = drop_relative_links(md);
+        assert_eq!(
+            out,
+            "See the other rule, site, part, img and [ATT&CK](https://attack.mitre.org/) \
+             or <https://example.com>."
+        );
+        assert_eq!(drop_relative_links("plain"), "plain");
+        assert_eq!(drop_relative_links("[**bold** x](a.md)"), "**bold** x");
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
         description: if html {
             String::new()
         } else {
-            close_fences(&r.description)
+            close_fences(&markdown::drop_relative_links(&r.description))
         },
         description_html: if html {
             markdown::to_html(&r.description, 2)
@@ -272,7 +272,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                 markdown: if html {
                     String::new()
                 } else {
-                    close_fences(&sec.markdown)
+                    close_fences(&markdown::drop_relative_links(&sec.markdown))
                 },
                 html: if html {
                     markdown::to_html(&sec.markdown, 2)
