@@ -595,18 +595,37 @@ pub fn field_order(f: &Field, op: Op, v: &Py) -> Option<Expr> {
 
 /// `item in f`: substring for strings, membership for lists, key for dicts (by the hint).
 pub fn field_contains(f: &Field, item: &Py) -> Option<Expr> {
-    let present = match (item, f.hint, f.conv, f.transform) {
-        (Py::Str(k), Hint::Dict, None, None) => {
+    let typed = |ty: &str, e: Expr| {
+        and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str(ty)]),
+            e,
+        ])
+    };
+    let present = match (item, f.conv, f.transform) {
+        // The value's own type decides: substring of a string, element of a list, key of
+        // an object.
+        (Py::Str(k), None, None) => {
             let mut p = f.path.clone();
             p.push(k.clone());
-            field_pred(p.join("."), Op::Exists, vec![])
+            or(vec![
+                typed(
+                    "string",
+                    present_pred(f, Op::Contains, std::slice::from_ref(item))?,
+                ),
+                typed(
+                    "array",
+                    present_pred(f, Op::Eq, std::slice::from_ref(item))?,
+                ),
+                typed("object", field_pred(p.join("."), Op::Exists, vec![])),
+            ])
         }
-        (Py::Str(_), _, None | Some(Conv::Str), _) => {
+        (Py::Str(_), None | Some(Conv::Str), _) => {
             present_pred(f, Op::Contains, std::slice::from_ref(item))?
         }
-        (Py::Int(_) | Py::Float(_) | Py::Bool(_), Hint::List | Hint::Unknown, None, None) => {
-            present_pred(f, Op::Eq, std::slice::from_ref(item))?
-        }
+        (Py::Int(_) | Py::Float(_) | Py::Bool(_), None, None) => typed(
+            "array",
+            present_pred(f, Op::Eq, std::slice::from_ref(item))?,
+        ),
         _ => return None,
     };
     Some(with_fallbacks(f, present, &|d| d.contains(item)))

@@ -68,6 +68,8 @@ pub(super) fn ip_address(ip: &Interp, name: &str, args: &[Sym], text: &str) -> S
             Ok(_) => opaque(text, "an IP address constant"),
             Err(_) => raises(text),
         },
+        // ip_address(None) raises ValueError (an integer would be an address).
+        [Sym::Const(Py::None | Py::Bool(_) | Py::List(_) | Py::Dict(_))] => raises(text),
         [Sym::Cond(c, a, b)] => {
             let l = ip.under((**c).clone(), || {
                 ip_address(ip, name, std::slice::from_ref(a), text)
