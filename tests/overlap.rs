@@ -319,7 +319,11 @@ fn corpus_figures() {
         ov.groups.len(),
         ov.groups.iter().filter(|g| g.vendors.len() >= 3).count()
     );
-    for g in ov.groups.iter().take(15) {
+    let members: usize = std::env::var("RULEDEX_OVERLAP_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for (i, g) in ov.groups.iter().take(15).enumerate() {
         let vendors: Vec<&str> = g.vendors.iter().map(|v| v.key()).collect();
         eprintln!(
             "  group {:?} {} rules {:?}",
@@ -327,6 +331,12 @@ fn corpus_figures() {
             g.rules.len(),
             vendors
         );
+        if i < members {
+            for &r in &g.rules {
+                let rule = &catalog.rules[r];
+                eprintln!("      {:<12} {}", rule.vendor.key(), rule.title);
+            }
+        }
     }
     let evidence: BTreeMap<String, usize> = ov.features.iter().fold(BTreeMap::new(), |mut m, f| {
         *m.entry(format!("{:?}", f.evidence)).or_insert(0) += 1;
@@ -370,6 +380,7 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
         FacetKind::EventType,
     ];
     let mut unmapped_examples: BTreeMap<Vendor, Vec<String>> = BTreeMap::new();
+    let mut unmapped_values: BTreeMap<(Vendor, String), usize> = BTreeMap::new();
     for r in &catalog.rules {
         let names = datasources::canonical(r);
         let e = mapped.entry(r.vendor).or_insert((0, 0));
@@ -377,6 +388,13 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
         if !names.is_empty() {
             e.1 += 1;
         } else {
+            for (k, v) in &r.facets {
+                if source_kinds.contains(k) {
+                    *unmapped_values
+                        .entry((r.vendor, format!("{}={v}", k.key())))
+                        .or_insert(0) += 1;
+                }
+            }
             let ex = unmapped_examples.entry(r.vendor).or_default();
             if ex.len() < 8 {
                 let facets: Vec<String> = r
@@ -411,7 +429,12 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
             eprintln!("  unmapped {}: {e}", v.key());
         }
     }
-    let mut top: Vec<(&(Vendor, FacetKind, String), &(usize, usize))> = raw.iter().collect();
+    let mut values: Vec<_> = unmapped_values.iter().collect();
+    values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for ((v, val), n) in values.iter().take(40) {
+        eprintln!("  unmapped value {n:>4} {} {val}", v.key());
+    }
+    let mut top: Vec<_> = raw.iter().collect();
     top.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     eprintln!("the 60 most used raw sources (rules, of them mapped):");
     let mut weak = Vec::new();

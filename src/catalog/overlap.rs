@@ -18,8 +18,9 @@
 //!    `min_score` and above `relative_cut` times the best score of that vendor.
 //! 5. Groups ("actions detected on several platforms") are the connected components of
 //!    mutual cross-vendor neighbours scoring at least `group_score` whose shared weight is at
-//!    least `group_balance` of the broader rule's, split again with a higher bar while a
-//!    component is larger than `max_group`.
+//!    least `group_balance` of the broader rule's and who share a value held by few rules
+//!    (`group_max_df`), split again with a higher bar while a component is larger than
+//!    `max_group`.
 //!
 //! docs/overlap.md has the method, its parameters and how it is measured.
 
@@ -47,6 +48,9 @@ pub struct Params {
     /// broader rule (`dot / max(|a|², |b|²)`). A rule listing twenty actions is a neighbour of
     /// each, but does not glue their groups together.
     pub group_balance: f64,
+    /// A link inside a group shares at least one value held by at most this many rules (an
+    /// action has a specific name; `admin` or `http` is not one). `None`: `max(12, N / 400)`.
+    pub group_max_df: Option<usize>,
     /// Largest group; bigger components are split with a higher bar.
     pub max_group: usize,
     /// Tokens held by more rules than this are not distinctive. `None`: `max(10, N / 50)`.
@@ -71,7 +75,8 @@ impl Default for Params {
             relative_cut: 0.4,
             group_score: 0.3,
             group_balance: 0.25,
-            max_group: 24,
+            group_max_df: None,
+            max_group: 16,
             max_df: None,
             idf_power: 2.0,
             technique_bonus: 1.2,
@@ -89,6 +94,8 @@ pub struct Shared {
     pub token: String,
     /// Its weight in the rule whose list this is.
     pub weight: f64,
+    /// Number of rules of the catalog holding it.
+    pub df: usize,
     /// Where it is written in the rule whose list this is.
     pub ours: Vec<Origin>,
     /// Where it is written in the neighbour.
@@ -346,7 +353,7 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
                         balance,
                         same_technique,
                         same_source,
-                        shared: shared(a, b, &features, &origins, &tokens),
+                        shared: shared(a, b, &features, &origins, &tokens, &df),
                     });
                 }
                 out
@@ -354,7 +361,16 @@ pub fn compute_with(rules: &[Rule], params: &Params) -> Overlap {
         )
         .collect();
 
-    let groups = group(rules, &neighbours, &features, &tokens, &df, params);
+    let group_max_df = params.group_max_df.unwrap_or_else(|| (n / 400).max(12));
+    let groups = group(
+        rules,
+        &neighbours,
+        &features,
+        &tokens,
+        &df,
+        group_max_df,
+        params,
+    );
     let mut group_of = vec![Vec::new(); n];
     for (g, grp) in groups.iter().enumerate() {
         for &r in &grp.rules {
@@ -403,6 +419,7 @@ fn shared(
     features: &[Features],
     origins: &[BTreeMap<u32, Vec<Origin>>],
     tokens: &[String],
+    df: &[usize],
 ) -> Vec<Shared> {
     // Both weight lists are sorted by token id: merge them.
     let (wa, wb) = (&features[a].weights, &features[b].weights);
@@ -417,6 +434,7 @@ fn shared(
                 out.push(Shared {
                     token: tokens[id as usize].clone(),
                     weight: wa[i].1,
+                    df: df[id as usize],
                     ours: origins[a].get(&id).cloned().unwrap_or_default(),
                     theirs: origins[b].get(&id).cloned().unwrap_or_default(),
                 });
@@ -436,6 +454,7 @@ fn group(
     features: &[Features],
     tokens: &[String],
     df: &[usize],
+    max_df: usize,
     p: &Params,
 ) -> Vec<Group> {
     let lookup: Vec<HashMap<usize, f64>> = neighbours
@@ -450,6 +469,7 @@ fn group(
                 && rules[a].vendor != rules[b].vendor
                 && nb.score >= p.group_score
                 && nb.balance >= p.group_balance
+                && nb.shared.iter().any(|s| s.df <= max_df)
             {
                 if let Some(&back) = lookup[b].get(&a) {
                     edges.push((a, b, nb.score.min(back)));

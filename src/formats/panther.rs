@@ -56,11 +56,13 @@ impl Format for Panther {
 
 /// Puts the conditions of the correlated rules into each correlation step.
 fn link_correlations(loaded: &mut Loaded) {
-    let by_id: HashMap<String, Expr> = loaded
-        .rules
-        .iter()
-        .filter_map(|r| Some((r.id.clone(), r.detection.as_ref()?.expr.clone())))
-        .collect();
+    // The first rule of an id (files in path order) when ids repeat.
+    let mut by_id: HashMap<String, Expr> = HashMap::new();
+    for r in &loaded.rules {
+        if let Some(d) = &r.detection {
+            by_id.entry(r.id.clone()).or_insert_with(|| d.expr.clone());
+        }
+    }
     for r in &mut loaded.rules {
         let Some(det) = &mut r.detection else {
             continue;

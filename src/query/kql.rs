@@ -1,13 +1,16 @@
 //! KQL (Kusto Query Language) front end, for Microsoft Sentinel and Defender XDR queries.
 //!
 //! A hand-written lexer ([`lexer`]) and a tolerant recursive-descent parser with precedence
-//! climbing ([`parser`]) build a syntax tree; [`lower`] follows each pipeline and yields:
+//! climbing ([`parser`]: statements, `parser/ops` for pipeline operators, `parser/expr`
+//! for scalar expressions) build a syntax tree ([`ast`]); `lower` (with `lower/ops`)
+//! follows each pipeline and `pred` turns `where` conditions into IR; `names` knows KQL's
+//! built-in functions and default column names. The result:
 //! - the tables read: the first table of each query, `union` members, `join`/`lookup`
 //!   right sides, `let` bindings and function bodies, queries nested in `toscalar(...)` or
 //!   `in (...)`; stored functions (ASIM and solution parsers) are resolved to their tables
 //!   through [`Functions`] when the parser's definition is in the root; `datatable`,
 //!   `externaldata`, `print` and `range` read no table;
-//! - the per-event filter as IR ([`pred`]): the `where` clauses before any aggregation, with
+//! - the per-event filter as IR (`pred`): the `where` clauses before any aggregation, with
 //!   `let` lists substituted; `summarize`/`make-series` and the stages after them wrap it in
 //!   `Expr::Aggregate`; an inner `join` becomes a two-step `Expr::Sequence`; what is not
 //!   understood stays an `Expr::Opaque` with the KQL text;
@@ -24,6 +27,7 @@
 pub mod ast;
 pub mod lexer;
 mod lower;
+mod names;
 pub mod parser;
 mod pred;
 

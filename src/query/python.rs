@@ -23,6 +23,7 @@ use rustpython_parser::ast::{self, Ranged};
 use rustpython_parser::Parse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+pub use natives::JSON_SUFFIX;
 pub use value::Py;
 
 /// A parsed Python module (a rule file or a global helper).

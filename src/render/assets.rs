@@ -11,6 +11,10 @@ use std::path::Path;
 pub const STATIC: &[(&str, &[u8])] = &[
     ("style.css", include_bytes!("../../static/style.css")),
     ("site.js", include_bytes!("../../static/site.js")),
+    ("search.js", include_bytes!("../../static/search.js")),
+    ("search.css", include_bytes!("../../static/search.css")),
+    ("favicon.svg", include_bytes!("../../static/favicon.svg")),
+    ("anchors.js", include_bytes!("../../static/anchors.js")),
 ];
 
 /// (file name, text) of the built-in content pages; the first one is the "About" page.

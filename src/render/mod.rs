@@ -10,7 +10,8 @@
 //! Output layout (HTML at the top, the same pages as Markdown under `md/`):
 //! `index`, `rules/<vendor>/<slug>`, `<facet key>/index` and `<facet key>/<value slug>` for
 //! every facet kind (`vendors/`, `techniques/`, `tactics/`, `tags/`, ...), `stats`,
-//! `id/<vendor>/<id slug>` (redirects), `pages/<slug>` (content), `exports/`, `static/`.
+//! `id/<vendor>/<id slug>` (redirects), `pages/<slug>` (content), `exports/`, `static/`,
+//! `search` and its Pagefind index `pagefind/` (`search`).
 
 pub mod assets;
 pub mod condition;
@@ -22,6 +23,7 @@ pub mod markdown;
 pub mod names;
 pub mod output;
 pub mod rule_page;
+pub mod search;
 pub mod templates;
 
 pub use condition::condition;
@@ -181,7 +183,10 @@ pub fn site(build: &Build, config: &Config, out: &Path) -> Result<Written, Strin
         }
         Ok(n)
     };
-    let (p, f) = rayon::join(pages, files);
+    let (p, f) = rayon::join(pages, || {
+        let n = files()?;
+        Ok::<_, String>(n + search::write(&shared, &tera, &output)?)
+    });
     p?;
     let other_files = f?;
     let removed = output.finish()?;

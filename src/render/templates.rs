@@ -26,6 +26,7 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "html" / "stats.html",
     "html" / "redirect.html",
     "html" / "content.html",
+    "html" / "search.html",
     "md" / "base.md",
     "md" / "macros.md",
     "md" / "index.md",

@@ -268,7 +268,22 @@ fn flatten<'a>(v: &'a J, out: &mut Vec<&'a J>) {
 
 fn walk_path<'a>(v: &'a J, path: &str, out: &mut Vec<&'a J>, flat: bool) {
     match v {
-        J::Array(a) => a.iter().for_each(|x| walk_path(x, path, out, flat)),
+        J::Array(a) => {
+            // A numeric segment is a position in the list (negative: from its end).
+            let (seg, rest) = path.split_once('.').unwrap_or((path, ""));
+            if let Ok(i) = seg.parse::<i64>() {
+                let idx = if i < 0 { a.len() as i64 + i } else { i };
+                if let Some(el) = usize::try_from(idx).ok().and_then(|i| a.get(i)) {
+                    if rest.is_empty() {
+                        reached(el, out, flat);
+                    } else {
+                        walk_path(el, rest, out, flat);
+                    }
+                }
+                return;
+            }
+            a.iter().for_each(|x| walk_path(x, path, out, flat))
+        }
         J::Object(m) => {
             // Try every split point so keys that themselves contain dots are found.
             for (i, _) in path.match_indices('.') {

@@ -95,14 +95,32 @@ const STOP: &[&str] = &[
     "blocked",
     "unknown",
     "information",
+    "informational",
     "error",
     "warning",
     "info",
+    "low",
+    "medium",
+    "high",
+    "critical",
     "and",
     "not",
     "the",
     "any",
     "all",
+    "with",
+    "from",
+    "for",
+    "this",
+    "that",
+    "into",
+    "via",
+    "are",
+    "was",
+    "has",
+    "have",
+    "been",
+    "its",
 ];
 
 /// Tokens of a rule with their factors and origins, and how they were found.
@@ -390,10 +408,7 @@ fn test_values(rule: &Rule) -> Vec<(String, f64, String)> {
     let positives: Vec<&serde_json::Value> = rule
         .tests
         .iter()
-        .filter(|t| match t.expect {
-            Expect::NoMatch | Expect::Count(0) => false,
-            _ => true,
-        })
+        .filter(|t| !matches!(t.expect, Expect::NoMatch | Expect::Count(0)))
         .flat_map(|t| t.events.iter())
         .collect();
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();

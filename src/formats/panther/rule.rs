@@ -9,6 +9,7 @@ use crate::model::{
     Detection, Expect, Expr, FacetKind, Language, OutputField, Query, RelatedRule, Rule, RuleTest,
     Section, Severity, SourceLocation, Vendor,
 };
+use crate::query::python::JSON_SUFFIX;
 use crate::query::{panther_detection, python};
 use crate::verify::checks::Check;
 use serde_json::Value as J;
@@ -306,6 +307,7 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
     if kind != "policy" {
         align_keys(&mut rule);
     }
+    decode_json_keys(&mut rule);
     let (side, side_diags) = sidecar_tests(root, &file.rel);
     rule.tests.extend(side);
     out.diagnostics.extend(side_diags);
@@ -671,6 +673,10 @@ fn align(v: &mut J, path: &[&str]) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
+    if first.ends_with(JSON_SUFFIX) {
+        // Decoded JSON is a plain dict: its keys are exact.
+        return;
+    }
     match v {
         J::Array(items) => items.iter_mut().for_each(|x| align(x, path)),
         J::Object(m) => {
@@ -685,6 +691,76 @@ fn align(v: &mut J, path: &[&str]) {
             }
             if let Some(child) = m.get_mut(*first) {
                 align(child, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The rule decodes JSON held in string keys (`json.loads(event.get("k"))`), which the IR
+/// reads through the pseudo-key `k@json`: test events get that key beside `k`, holding the
+/// decoded value (none when the text is not JSON, as `json.loads` would raise).
+fn decode_json_keys(rule: &mut Rule) {
+    let Some(det) = &rule.detection else {
+        return;
+    };
+    let mut paths: BTreeSet<Vec<String>> = BTreeSet::new();
+    det.expr.walk(&mut |e| {
+        let mut add = |f: &str| {
+            let segs: Vec<&str> = f.split('.').collect();
+            for (i, s) in segs.iter().enumerate() {
+                if s.ends_with(JSON_SUFFIX) {
+                    paths.insert(segs[..=i].iter().map(|x| x.to_string()).collect());
+                }
+            }
+        };
+        match e {
+            Expr::Pred(p) => {
+                if let Some(f) = &p.field {
+                    add(f);
+                }
+                if p.field_ref {
+                    p.values.iter().for_each(|v| add(&v.to_string()));
+                }
+            }
+            Expr::AnyElement { field, .. } => add(field),
+            _ => {}
+        }
+    });
+    if paths.is_empty() {
+        return;
+    }
+    for t in &mut rule.tests {
+        for ev in &mut t.events {
+            for p in &paths {
+                let parts: Vec<&str> = p.iter().map(String::as_str).collect();
+                decode_at(ev, &parts);
+            }
+        }
+    }
+}
+
+fn decode_at(v: &mut J, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    match v {
+        J::Array(items) => items.iter_mut().for_each(|x| decode_at(x, path)),
+        J::Object(m) => {
+            if rest.is_empty() {
+                let Some(key) = first.strip_suffix(JSON_SUFFIX) else {
+                    return;
+                };
+                if m.contains_key(*first) {
+                    return;
+                }
+                if let Some(J::String(text)) = m.get(key) {
+                    if let Ok(decoded) = serde_json::from_str::<J>(text) {
+                        m.insert(first.to_string(), decoded);
+                    }
+                }
+            } else if let Some(child) = m.get_mut(*first) {
+                decode_at(child, rest);
             }
         }
         _ => {}

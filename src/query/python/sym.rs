@@ -31,6 +31,15 @@ pub enum Sym {
     Filtered(Box<Filtered>),
     /// `len()` of a filtered list: only its emptiness is expressible.
     FilteredLen(Box<Filtered>),
+    /// A list of known length whose elements are there only under conditions
+    /// (`[x for x in CONSTANTS if cond(x)]`).
+    Guarded(Vec<(Expr, Sym)>),
+    /// `f"{prefix}{field}{suffix}"`: text around a field of the event.
+    Concat {
+        prefix: String,
+        field: Field,
+        suffix: String,
+    },
     /// `sep.join(list)` of a list of the event (optionally lower-cased).
     Joined {
         list: Field,
@@ -455,10 +464,97 @@ fn present_pred(f: &Field, op: Op, values: &[Py]) -> Option<Expr> {
 
 /// `f == v` (`f in [v...]` with several values).
 pub fn field_eq(f: &Field, values: &[Py]) -> Option<Expr> {
-    let present = present_pred(f, Op::Eq, values)?;
+    if let [c @ (Py::List(items) | Py::Tuple(items))] = values {
+        // `x == ["a", "b"]`: a list of the event with exactly these elements.
+        if !items.is_empty() && f.is_plain() {
+            let mut parts = vec![field_pred(f.name(), Op::IsType, vec![Value::str("array")])];
+            for (i, it) in items.iter().enumerate() {
+                let v = it.to_value().filter(|v| !matches!(v, Value::Null))?;
+                parts.push(field_pred(format!("{}.{i}", f.name()), Op::Eq, vec![v]));
+            }
+            parts.push(not(field_pred(
+                format!("{}.{}", f.name(), items.len()),
+                Op::Exists,
+                vec![],
+            )));
+            return Some(with_fallbacks(f, and(parts), &|d| {
+                Some(
+                    d.py_eq(c)
+                        || matches!((d, c), (Py::Tuple(a), Py::List(b)) | (Py::List(a), Py::Tuple(b)) if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y))),
+                )
+            }));
+        }
+    }
+    if let [c @ (Py::List(_) | Py::Tuple(_) | Py::Dict(_))] = values {
+        // `x == []`, `x == {}`: an empty list (object) of the event.
+        if c.truthy() || !f.is_plain() {
+            return None;
+        }
+        let ty = if matches!(c, Py::Dict(_)) {
+            "object"
+        } else {
+            "array"
+        };
+        let present = and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str(ty)]),
+            not(field_pred(f.name(), Op::Truthy, vec![])),
+        ]);
+        return Some(with_fallbacks(f, present, &|d| Some(d.py_eq(c))));
+    }
+    let present = if f.is_plain() {
+        typed_eq(f, values)?
+    } else {
+        present_pred(f, Op::Eq, values)?
+    };
     Some(with_fallbacks(f, present, &|d| {
         Some(values.iter().any(|v| v.py_eq(d)))
     }))
+}
+
+/// `x == v` with Python's types: a string never equals a number or a boolean. The matcher
+/// compares `"200"` with `200` and `"true"` with `true` alike, so values it could confuse
+/// get a type test beside them.
+fn typed_eq(f: &Field, values: &[Py]) -> Option<Expr> {
+    let ambiguous = |s: &str| {
+        s == "true"
+            || s == "false"
+            || (!s.is_empty() && s.len() < 16 && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let (mut plain, mut amb, mut nums) = (Vec::new(), Vec::new(), Vec::new());
+    for v in values {
+        match v {
+            Py::None => {}
+            Py::Str(s) if ambiguous(s) => amb.push(v.clone()),
+            Py::Str(_) => plain.push(v.clone()),
+            Py::Int(_) | Py::Float(_) | Py::Bool(_) => nums.push(v.clone()),
+            _ => return None,
+        }
+    }
+    let mut parts = Vec::new();
+    if !plain.is_empty() {
+        parts.push(present_pred(f, Op::Eq, &plain)?);
+    }
+    if !amb.is_empty() {
+        parts.push(and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str("string")]),
+            present_pred(f, Op::Eq, &amb)?,
+        ]));
+    }
+    if !nums.is_empty() {
+        parts.push(and(vec![
+            field_pred(
+                f.name(),
+                Op::IsType,
+                vec![
+                    Value::str("integer"),
+                    Value::str("float"),
+                    Value::str("boolean"),
+                ],
+            ),
+            present_pred(f, Op::Eq, &nums)?,
+        ]));
+    }
+    Some(or(parts))
 }
 
 /// `f.startswith(..)`, `f.endswith(..)`, `re.search(.., f)`: `op` on a string value.
@@ -499,18 +595,37 @@ pub fn field_order(f: &Field, op: Op, v: &Py) -> Option<Expr> {
 
 /// `item in f`: substring for strings, membership for lists, key for dicts (by the hint).
 pub fn field_contains(f: &Field, item: &Py) -> Option<Expr> {
-    let present = match (item, f.hint, f.conv, f.transform) {
-        (Py::Str(k), Hint::Dict, None, None) => {
+    let typed = |ty: &str, e: Expr| {
+        and(vec![
+            field_pred(f.name(), Op::IsType, vec![Value::str(ty)]),
+            e,
+        ])
+    };
+    let present = match (item, f.conv, f.transform) {
+        // The value's own type decides: substring of a string, element of a list, key of
+        // an object.
+        (Py::Str(k), None, None) => {
             let mut p = f.path.clone();
             p.push(k.clone());
-            field_pred(p.join("."), Op::Exists, vec![])
+            or(vec![
+                typed(
+                    "string",
+                    present_pred(f, Op::Contains, std::slice::from_ref(item))?,
+                ),
+                typed(
+                    "array",
+                    present_pred(f, Op::Eq, std::slice::from_ref(item))?,
+                ),
+                typed("object", field_pred(p.join("."), Op::Exists, vec![])),
+            ])
         }
-        (Py::Str(_), _, None | Some(Conv::Str), _) => {
+        (Py::Str(_), None | Some(Conv::Str), _) => {
             present_pred(f, Op::Contains, std::slice::from_ref(item))?
         }
-        (Py::Int(_) | Py::Float(_) | Py::Bool(_), Hint::List | Hint::Unknown, None, None) => {
-            present_pred(f, Op::Eq, std::slice::from_ref(item))?
-        }
+        (Py::Int(_) | Py::Float(_) | Py::Bool(_), None, None) => typed(
+            "array",
+            present_pred(f, Op::Eq, std::slice::from_ref(item))?,
+        ),
         _ => return None,
     };
     Some(with_fallbacks(f, present, &|d| d.contains(item)))
@@ -528,6 +643,57 @@ pub fn field_truthy(f: &Field) -> Expr {
         None => field_pred(name, Op::Truthy, vec![]),
     };
     with_fallbacks(f, present, &|d| Some(d.truthy()))
+}
+
+/// `x <op> f"{prefix}{field}{suffix}"` for `op` in Eq, StartsWith, EndsWith, Contains (of
+/// `x` containing the built text). Exact when the text is the field alone; otherwise the
+/// part on the field is a condition the real one implies, with an opaque node for the
+/// constant text, so the result is false when surely false and unknown otherwise.
+pub fn field_vs_concat(x: &Field, op: Op, prefix: &str, f: &Field, suffix: &str) -> Option<Expr> {
+    if !x.is_plain() {
+        return None;
+    }
+    let exact = prefix.is_empty() && suffix.is_empty();
+    let ref_op = match op {
+        Op::EndsWith if suffix.is_empty() => Op::EndsWith,
+        Op::StartsWith if prefix.is_empty() => Op::StartsWith,
+        Op::Eq if exact => Op::Eq,
+        Op::Eq if suffix.is_empty() => Op::EndsWith,
+        Op::Eq if prefix.is_empty() => Op::StartsWith,
+        _ => Op::Contains,
+    };
+    let mut p = Predicate::field(x.name(), ref_op, vec![Value::str(f.name())]).cased(true);
+    p.field_ref = true;
+    let mut present = Expr::Pred(p);
+    if !exact {
+        present = and(vec![
+            present,
+            Expr::opaque(
+                format!("{prefix}{{{}}}{suffix}", f.name()),
+                "a comparison with text built around a field",
+            ),
+        ]);
+    }
+    // When the field is absent or null, the text is constant.
+    let text_of = |d: &Py| format!("{prefix}{}{suffix}", d.py_str());
+    let mut cases = vec![present];
+    for (guard, val) in [
+        (missing_guard(f), f.missing.clone()),
+        (null_guard(f), f.null.clone()),
+    ] {
+        let Some(val) = val else { continue };
+        let s = text_of(&val);
+        let e = match op {
+            Op::Eq => field_eq(x, &[Py::Str(s.clone())])?,
+            Op::Contains => field_contains(x, &Py::Str(s.clone()))?,
+            _ => field_str_op(x, op, &[Py::Str(s.clone())], true, &|h| match op {
+                Op::StartsWith => h.starts_with(s.as_str()),
+                _ => h.ends_with(s.as_str()),
+            })?,
+        };
+        cases.push(and(vec![guard, e]));
+    }
+    Some(or(cases))
 }
 
 /// `a == b` for two fields.
@@ -574,6 +740,23 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Field(f) | Sym::Len(f) => field_truthy(f),
         Sym::Derived(d) => d.truthy(),
         Sym::Filtered(f) | Sym::FilteredLen(f) => f.nonempty(),
+        Sym::Guarded(items) => or(items.iter().map(|(g, _)| g.clone()).collect()),
+        Sym::Concat {
+            prefix,
+            field,
+            suffix,
+        } => {
+            if prefix.is_empty() && suffix.is_empty() {
+                // f"{x}" is empty only when x is "".
+                with_fallbacks(
+                    field,
+                    not(field_pred(field.name(), Op::Eq, vec![Value::str("")])),
+                    &|d| Some(!d.py_str().is_empty()),
+                )
+            } else {
+                t(true)
+            }
+        }
         Sym::Joined { list, .. } => {
             // A join is empty when the list is, or holds only empty strings.
             Expr::opaque(
@@ -585,7 +768,8 @@ pub fn truthy(s: &Sym) -> Expr {
         Sym::Seq(items) => t(!items.is_empty()),
         Sym::Dict(items) => t(!items.is_empty()),
         Sym::Func(_) | Sym::Module(_) | Sym::Pattern { .. } | Sym::Ip(_) | Sym::Net(_) => t(true),
-        Sym::Event => opaque_expr("event", "truth value of the whole event"),
+        // Panther events always carry fields (`p_log_type` and the other `p_` fields).
+        Sym::Event => t(true),
         Sym::Opaque { text, reason } => opaque_expr(text, reason),
     }
 }
@@ -706,6 +890,22 @@ fn equal(a: &Sym, b: &Sym, identity: bool) -> Option<Sym> {
             expr_sym(field_eq(f, std::slice::from_ref(c))?)
         }
         (Sym::Field(f), Sym::Field(g)) if !identity => expr_sym(field_field_eq(f, g)?),
+        (
+            Sym::Field(x),
+            Sym::Concat {
+                prefix,
+                field,
+                suffix,
+            },
+        )
+        | (
+            Sym::Concat {
+                prefix,
+                field,
+                suffix,
+            },
+            Sym::Field(x),
+        ) if !identity => expr_sym(field_vs_concat(x, Op::Eq, prefix, field, suffix)?),
         (Sym::Derived(d), Sym::Const(c)) | (Sym::Const(c), Sym::Derived(d)) => {
             if let DKind::Count { .. } = d.kind {
                 expr_sym(d.count(Op::Eq, c)?)
@@ -746,6 +946,14 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
             _ => return None,
         },
         (Sym::Const(x), Sym::Field(f)) => expr_sym(field_contains(f, x)?),
+        (
+            Sym::Concat {
+                prefix,
+                field,
+                suffix,
+            },
+            Sym::Field(x),
+        ) => expr_sym(field_vs_concat(x, Op::Contains, prefix, field, suffix)?),
         (Sym::Derived(d), Sym::Const(c)) if d.is_str() => match c {
             Py::List(v) | Py::Tuple(v) | Py::Set(v) => expr_sym(d.test(Op::Eq, v)?),
             Py::Dict(items) => {
@@ -766,6 +974,37 @@ fn member(item: &Sym, container: &Sym) -> Option<Sym> {
         )?),
         (Sym::Const(Py::Str(k)), Sym::Event) => {
             Sym::Bool(field_pred(k.clone(), Op::Exists, vec![]))
+        }
+        (Sym::Seq(items), Sym::Const(coll)) if !matches!(coll, Py::Str(_)) => {
+            // (a, b) in {(x, y), ...}: the tuple equals one of the tuples.
+            let mut alts = Vec::new();
+            for t in coll.iter_items()? {
+                let (Py::Tuple(vals) | Py::List(vals)) = &t else {
+                    continue;
+                };
+                if vals.len() != items.len() {
+                    continue;
+                }
+                let mut parts = Vec::new();
+                for (i, v) in items.iter().zip(vals) {
+                    match equal(i, &Sym::Const(v.clone()), false)? {
+                        Sym::Opaque { .. } => return None,
+                        s => parts.push(truthy(&s)),
+                    }
+                }
+                alts.push(and(parts));
+            }
+            expr_sym(or(alts))
+        }
+        (x, Sym::Guarded(items)) => {
+            let mut parts = Vec::new();
+            for (g, e) in items {
+                match equal(x, e, false)? {
+                    Sym::Opaque { .. } => return None,
+                    s => parts.push(and(vec![g.clone(), truthy(&s)])),
+                }
+            }
+            expr_sym(or(parts))
         }
         (x, Sym::Filtered(f)) => {
             let e = equal(&f.elem, x, false)?;
@@ -878,12 +1117,11 @@ pub fn exists(expr: &Expr, marker: &str, list: &str) -> Expr {
 fn depends(e: &Expr, marker: &str) -> bool {
     let mut d = false;
     e.walk(&mut |x| match x {
-        Expr::Pred(p) => {
+        Expr::Pred(p)
             if p.field.as_deref().is_some_and(|f| f.contains(marker))
-                || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker)))
-            {
-                d = true;
-            }
+                || (p.field_ref && p.values.iter().any(|v| v.to_string().contains(marker))) =>
+        {
+            d = true;
         }
         Expr::AnyElement { field, .. } if field.contains(marker) => d = true,
         Expr::Opaque { text, .. } if text.contains(marker) => d = true,
@@ -940,17 +1178,21 @@ fn strip_marker(field: &str, marker: &str) -> String {
         .join(".")
 }
 
+/// True when some predicate of `expr` still speaks of the element `marker` names.
+pub fn has_this_marker(expr: &Expr, marker: &str) -> bool {
+    depends(expr, marker)
+}
+
 /// True when some predicate of `expr` still speaks of a loop element.
 pub fn has_marker(expr: &Expr) -> bool {
     let mut found = false;
     expr.walk(&mut |x| match x {
         Expr::AnyElement { field, .. } if field.contains(ELEM) => found = true,
-        Expr::Pred(p) => {
+        Expr::Pred(p)
             if p.field.as_deref().is_some_and(|f| f.contains(ELEM))
-                || p.values.iter().any(|v| v.to_string().contains(ELEM))
-            {
-                found = true;
-            }
+                || p.values.iter().any(|v| v.to_string().contains(ELEM)) =>
+        {
+            found = true;
         }
         Expr::Opaque { text, .. } if text.contains(ELEM) => found = true,
         _ => {}

@@ -218,3 +218,19 @@ fn any_element_ties_conditions_to_one_element() {
         Verdict::NoMatch
     );
 }
+
+#[test]
+fn numeric_segments_index_lists() {
+    let ev = json!({"ips": ["1.1.1.1", "2.2.2.2"], "a": [{"b": "x"}, {"b": "y"}]});
+    assert_eq!(eval(&p("ips.0", Op::Eq, &["1.1.1.1"]), &ev), Verdict::Match);
+    assert_eq!(
+        eval(&p("ips.0", Op::Eq, &["2.2.2.2"]), &ev),
+        Verdict::NoMatch
+    );
+    assert_eq!(
+        eval(&p("ips.-1", Op::Eq, &["2.2.2.2"]), &ev),
+        Verdict::Match
+    );
+    assert_eq!(eval(&p("a.1.b", Op::Eq, &["y"]), &ev), Verdict::Match);
+    assert_eq!(eval(&p("a.2.b", Op::Eq, &["y"]), &ev), Verdict::NoMatch);
+}
