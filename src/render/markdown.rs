@@ -63,7 +63,8 @@ pub fn for_md_tree(md: &str) -> String {
     close_fences(&strip_relative_links(md))
 }
 
-/// Replaces `[text](relative)` and `![alt](relative)` by their text.
+/// Replaces `[text](relative)` and `![alt](relative)` by their text: every destination
+/// without a URL scheme (`../x.md`, `other.md`, `#part`, a bare `example.com`).
 pub fn strip_relative_links(md: &str) -> String {
     if !md.contains("](") && !md.contains("][") && !md.contains("]:") {
         return md.to_string();
@@ -81,7 +82,8 @@ pub fn strip_relative_links(md: &str) -> String {
             (Event::Start(Tag::Link { dest_url, .. }), None)
             | (Event::Start(Tag::Image { dest_url, .. }), None) => {
                 let d = dest_url.trim();
-                if !d.starts_with('#') && !super::links::is_external(d) {
+                // `#part` names a heading of the vendor's page, not of ours.
+                if !super::links::is_external(d) {
                     open = Some((range, None, 0));
                 }
             }
@@ -242,8 +244,17 @@ mod tests {
         let md = "See [the **other** rule](../x/y.md), [ok](https://e.com/a), [top](#t),\n![pic](img/a.png) and [ref][r].\n\n[r]: other.md\n";
         assert_eq!(
             strip_relative_links(md),
-            "See the **other** rule, [ok](https://e.com/a), [top](#t),\npic and ref.\n\n[r]: other.md\n"
+            "See the **other** rule, [ok](https://e.com/a), top,\npic and ref.\n\n[r]: other.md\n"
         );
+        let md = "See [the other rule](../Execution/x.md), [site](KQLQuery.com), \
+                  [part](#a), ![img](pic.png) and [ATT&CK](https://attack.mitre.org/) \
+                  or <https://example.com>.";
+        assert_eq!(
+            strip_relative_links(md),
+            "See the other rule, site, part, img and [ATT&CK](https://attack.mitre.org/) \
+             or <https://example.com>."
+        );
+        assert_eq!(strip_relative_links("[**bold** x](a.md)"), "**bold** x");
         assert_eq!(strip_relative_links("no links"), "no links");
         assert_eq!(for_md_tree("a\n```py\nx"), "a\n```py\nx\n```\n");
     }
