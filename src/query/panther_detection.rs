@@ -447,7 +447,10 @@ mod tests {
         .unwrap();
         let e = parse_filters(&v);
         assert_eq!(eval(&e, &json!({"seen": 1})), Verdict::Match);
-        assert_eq!(eval(&e, &json!({"seen": 1, "region": "eu-west-1"})), Verdict::NoMatch);
+        assert_eq!(
+            eval(&e, &json!({"seen": 1, "region": "eu-west-1"})),
+            Verdict::NoMatch
+        );
         assert_eq!(eval(&e, &json!({"region": "us-east-1"})), Verdict::NoMatch);
     }
 

@@ -151,5 +151,9 @@ def rule(event):
     assert_eq!(ev["eventName"], "Put");
     assert_eq!(ev["detail@json"]["acl"], "public");
     let results = crate::verify::matcher::run_tests(rule);
-    assert_eq!(results[0].outcome, crate::verify::Outcome::Pass, "{results:?}");
+    assert_eq!(
+        results[0].outcome,
+        crate::verify::Outcome::Pass,
+        "{results:?}"
+    );
 }
