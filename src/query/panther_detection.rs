@@ -19,6 +19,40 @@ pub fn parse(list: &J) -> Expr {
     }
 }
 
+/// Reads `InlineFilters:`: like a detection, except that a comparison on a key the event
+/// does not have passes (Panther's documented filter semantics); presence conditions
+/// (`Exists`, `IsNull`...) keep their meaning.
+pub fn parse_filters(list: &J) -> Expr {
+    missing_passes(parse(list))
+}
+
+fn missing_passes(e: Expr) -> Expr {
+    let presence = |p: &Predicate| matches!(p.op, Op::Exists | Op::IsNull | Op::IsEmpty);
+    let absent = |p: &Predicate| {
+        Expr::not(Expr::Pred(
+            Predicate::field(p.field.clone().unwrap_or_default(), Op::Exists, vec![]).cased(true),
+        ))
+    };
+    match e {
+        Expr::Pred(p) if !presence(&p) && p.field.is_some() => Expr::Any {
+            items: vec![absent(&p), Expr::Pred(p)],
+        },
+        Expr::Not { item } => match *item {
+            Expr::Pred(p) if !presence(&p) && p.field.is_some() => Expr::Any {
+                items: vec![absent(&p), Expr::not(Expr::Pred(p))],
+            },
+            other => Expr::not(missing_passes(other)),
+        },
+        Expr::All { items } => Expr::All {
+            items: items.into_iter().map(missing_passes).collect(),
+        },
+        Expr::Any { items } => Expr::Any {
+            items: items.into_iter().map(missing_passes).collect(),
+        },
+        other => other,
+    }
+}
+
 fn text(v: &J) -> String {
     serde_yaml::to_string(v)
         .unwrap_or_else(|_| v.to_string())
@@ -403,6 +437,21 @@ mod tests {
         assert_eq!(eval(&e, &json!({"ip": "8.8.8.8"})), Verdict::NoMatch);
         let e = det("- Key: ip\n  Condition: IsIPAddressInCIDR\n  Value: 192.168.0.0/16\n");
         assert_eq!(eval(&e, &json!({"ip": "192.168.4.4"})), Verdict::Match);
+    }
+
+    #[test]
+    fn inline_filters_pass_on_missing_keys() {
+        let v = crate::formats::parse_yaml(
+            "- Key: region\n  Condition: Equals\n  Value: us-east-1\n- Key: seen\n  Condition: Exists\n",
+        )
+        .unwrap();
+        let e = parse_filters(&v);
+        assert_eq!(eval(&e, &json!({"seen": 1})), Verdict::Match);
+        assert_eq!(
+            eval(&e, &json!({"seen": 1, "region": "eu-west-1"})),
+            Verdict::NoMatch
+        );
+        assert_eq!(eval(&e, &json!({"region": "us-east-1"})), Verdict::NoMatch);
     }
 
     #[test]

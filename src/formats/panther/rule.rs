@@ -277,7 +277,7 @@ pub fn load(root: &Root, file: &SourceFile, sup: &Support) -> Loaded {
     }
     // Inline filters run before the logic.
     if let Some(J::Array(filters)) = doc.get("InlineFilters") {
-        let f = panther_detection::parse(&J::Array(filters.clone()));
+        let f = panther_detection::parse_filters(&J::Array(filters.clone()));
         let trivial = matches!(&f, Expr::All { items } if items.iter().all(|i| matches!(i, Expr::All { items } if items.is_empty())));
         if !filters.is_empty() && !trivial {
             if let Some(det) = &mut rule.detection {
