@@ -15,7 +15,10 @@
   function load() {
     if (!loading) {
       loading = import(new URL("pagefind/pagefind.js", rootUrl).href).then(function (pf) {
+        // init() fetches the runtime and the page list while the reader types.
         return pf.options({ excerptLength: 20 }).then(function () {
+          return pf.init();
+        }).then(function () {
           stats.loaded = true;
           return pf;
         });

@@ -380,6 +380,7 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
         FacetKind::EventType,
     ];
     let mut unmapped_examples: BTreeMap<Vendor, Vec<String>> = BTreeMap::new();
+    let mut unmapped_values: BTreeMap<(Vendor, String), usize> = BTreeMap::new();
     for r in &catalog.rules {
         let names = datasources::canonical(r);
         let e = mapped.entry(r.vendor).or_insert((0, 0));
@@ -387,6 +388,13 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
         if !names.is_empty() {
             e.1 += 1;
         } else {
+            for (k, v) in &r.facets {
+                if source_kinds.contains(k) {
+                    *unmapped_values
+                        .entry((r.vendor, format!("{}={v}", k.key())))
+                        .or_insert(0) += 1;
+                }
+            }
             let ex = unmapped_examples.entry(r.vendor).or_default();
             if ex.len() < 8 {
                 let facets: Vec<String> = r
@@ -421,7 +429,12 @@ fn canonical_figures(catalog: &Catalog, complete: bool) {
             eprintln!("  unmapped {}: {e}", v.key());
         }
     }
-    let mut top: Vec<(&(Vendor, FacetKind, String), &(usize, usize))> = raw.iter().collect();
+    let mut values: Vec<_> = unmapped_values.iter().collect();
+    values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for ((v, val), n) in values.iter().take(40) {
+        eprintln!("  unmapped value {n:>4} {} {val}", v.key());
+    }
+    let mut top: Vec<_> = raw.iter().collect();
     top.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     eprintln!("the 60 most used raw sources (rules, of them mapped):");
     let mut weak = Vec::new();

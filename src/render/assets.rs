@@ -24,7 +24,8 @@ pub const CONTENT: &[(&str, &str)] = &[
 ];
 
 /// Static files to write: built-ins, replaced or joined by the files of
-/// `<site_dir>/static/` (any depth; names must be plain slugs).
+/// `<site_dir>/static/` (any depth; files whose path is not made of plain slug components,
+/// such as `my logo.png`, and hidden files such as `.git/...` are left out).
 pub fn static_files(site_dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let mut out: BTreeMap<String, Vec<u8>> = STATIC
         .iter()
@@ -45,7 +46,10 @@ pub fn static_files(site_dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, String
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join("/");
-            check_rel(&rel).map_err(|e| format!("{}: {e}", dir.display()))?;
+            // Names that are not plain slugs (spaces, dot-folders) are not published.
+            if check_rel(&rel).is_err() || rel.split('/').any(|c| c.starts_with('.')) {
+                continue;
+            }
             let bytes = std::fs::read(entry.path())
                 .map_err(|e| format!("cannot read {}: {e}", entry.path().display()))?;
             out.insert(rel, bytes);
@@ -130,7 +134,16 @@ mod tests {
         assert_eq!(pages[0].markdown, "Hello\n");
         assert_eq!(pages.last().unwrap().slug, "zz-team");
         assert_eq!(pages.last().unwrap().title, "zz-team");
+        std::fs::create_dir_all(dir.path().join("static/.git")).unwrap();
+        std::fs::write(dir.path().join("static/.git/config"), "x").unwrap();
+        std::fs::write(dir.path().join("static/my logo.png"), "x").unwrap();
+        std::fs::write(dir.path().join("static/logo.png"), "x").unwrap();
         let st = static_files(dir.path()).unwrap();
-        assert!(st.contains_key("style.css"));
+        assert!(st.contains_key("logo.png") && st.contains_key("style.css"));
+        assert!(
+            st.keys().all(|k| !k.starts_with('.') && !k.contains(' ')),
+            "{:?}",
+            st.keys()
+        );
     }
 }

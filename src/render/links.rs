@@ -91,7 +91,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn is_external(href: &str) -> bool {
+/// A link with a scheme (`https:`, `mailto:`) or protocol-relative (`//host`): not checked.
+pub fn is_external(href: &str) -> bool {
     if href.starts_with("//") {
         return true;
     }

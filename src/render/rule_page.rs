@@ -9,6 +9,7 @@ use super::names;
 use crate::model::{Expect, FacetKind, Rule};
 use crate::verify::Outcome;
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// Test events longer than this are cut on the page.
 const MAX_EVENT_CHARS: usize = 16_000;
@@ -183,7 +184,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
         description: if html {
             String::new()
         } else {
-            close_fences(&r.description)
+            markdown::for_md_tree(&r.description)
         },
         description_html: if html {
             markdown::to_html(&r.description, 2)
@@ -272,7 +273,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                 markdown: if html {
                     String::new()
                 } else {
-                    close_fences(&sec.markdown)
+                    markdown::for_md_tree(&sec.markdown)
                 },
                 html: if html {
                     markdown::to_html(&sec.markdown, 2)
@@ -467,11 +468,7 @@ fn code<'a>(fmt: Fmt, path: String, hint: &'a str, label: &'a str, text: &'a str
             let width = n.to_string().len();
             let mut out = String::with_capacity(text.len() + n * (width + 2));
             for (i, l) in trimmed.split('\n').enumerate() {
-                out.push_str(&format!(
-                    "{:>width$}  {}\n",
-                    i + 1,
-                    l.trim_end_matches('\r')
-                ));
+                let _ = writeln!(out, "{:>width$}  {}", i + 1, l.trim_end_matches('\r'));
             }
             let fence = markdown::fence(&out);
             (Vec::new(), out, fence)
@@ -546,31 +543,6 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// Closes a code fence that untrusted Markdown leaves open, so it cannot swallow the rest
-/// of a Markdown page.
-pub fn close_fences(md: &str) -> String {
-    let mut open: Option<(char, usize)> = None;
-    for line in md.lines() {
-        let t = line.trim_start();
-        let Some(c) = t.chars().next().filter(|c| *c == '`' || *c == '~') else {
-            continue;
-        };
-        let n = t.chars().take_while(|x| *x == c).count();
-        if n < 3 {
-            continue;
-        }
-        match open {
-            None => open = Some((c, n)),
-            Some((oc, on)) if oc == c && n >= on && t[n..].trim().is_empty() => open = None,
-            Some(_) => {}
-        }
-    }
-    match open {
-        Some((c, n)) => format!("{}\n{}\n", md.trim_end(), c.to_string().repeat(n)),
-        None => md.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,12 +565,5 @@ mod tests {
         );
         assert_eq!(source_url(Some("javascript:alert(1)"), None, "a", 1), None);
         assert_eq!(source_url(None, None, "a", 1), None);
-    }
-
-    #[test]
-    fn open_fences_are_closed() {
-        assert_eq!(close_fences("a\n```py\nx"), "a\n```py\nx\n```\n");
-        assert_eq!(close_fences("```\nx\n```\n"), "```\nx\n```\n");
-        assert_eq!(close_fences("~~~~\n```\n"), "~~~~\n```\n~~~~\n");
     }
 }

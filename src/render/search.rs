@@ -313,6 +313,13 @@ mod tests {
             names.iter().any(|n| n.starts_with("fragment/")),
             "{names:?}"
         );
-        assert!(names.iter().any(|n| n.ends_with(".wasm")), "{names:?}");
+        // The wasm search engine: `wasm.<language>.pagefind` (or a bare `.wasm` in some builds).
+        assert!(
+            names
+                .iter()
+                .any(|n| n.ends_with(".wasm")
+                    || (n.starts_with("wasm.") && n.ends_with(".pagefind"))),
+            "{names:?}"
+        );
     }
 }

@@ -40,18 +40,29 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
 
 /// HTML escaping for text and attribute values (tera's default also escapes `/`, which
 /// only bloats links).
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+pub fn escape_html(s: &str) -> String {
+    let special = |b: u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
+    let Some(first) = s.bytes().position(special) else {
+        return s.to_string();
+    };
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str(&s[..first]);
+    let mut start = first;
+    for (i, b) in s.bytes().enumerate().skip(first) {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        // Special characters are ASCII, so `i` is a character boundary.
+        out.push_str(&s[start..i]);
+        out.push_str(rep);
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out
 }
 
@@ -129,6 +140,15 @@ mod tests {
             }
             assert!(!text.contains("autoescape false"), "{name}");
         }
+    }
+
+    #[test]
+    fn escapes_markup_characters_only() {
+        assert_eq!(escape_html("plain ünïcode"), "plain ünïcode");
+        assert_eq!(
+            escape_html("é<a href=\"x\" title='y'>&</a>"),
+            "é&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
     }
 
     #[test]

@@ -408,10 +408,7 @@ fn test_values(rule: &Rule) -> Vec<(String, f64, String)> {
     let positives: Vec<&serde_json::Value> = rule
         .tests
         .iter()
-        .filter(|t| match t.expect {
-            Expect::NoMatch | Expect::Count(0) => false,
-            _ => true,
-        })
+        .filter(|t| !matches!(t.expect, Expect::NoMatch | Expect::Count(0)))
         .flat_map(|t| t.events.iter())
         .collect();
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
