@@ -6,6 +6,8 @@
 //! queries), then each rule file (`rule`), in parallel. Correlation rules get the
 //! conditions of the rules they correlate once every rule of the root is loaded.
 
+mod cases;
+mod correlation;
 mod rule;
 mod support;
 
@@ -67,6 +69,6 @@ fn link_correlations(loaded: &mut Loaded) {
         let Some(det) = &mut r.detection else {
             continue;
         };
-        rule::fill_steps(&mut det.expr, &by_id);
+        correlation::fill_steps(&mut det.expr, &by_id);
     }
 }
