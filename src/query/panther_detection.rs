@@ -112,33 +112,6 @@ fn scalar(x: &J) -> Option<Value> {
     }
 }
 
-/// Addresses Python's `ipaddress` calls private (the matcher tests them as CIDR ranges).
-const PRIVATE_NETS: &[&str] = &[
-    "0.0.0.0/8",
-    "10.0.0.0/8",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "172.16.0.0/12",
-    "192.0.0.0/24",
-    "192.0.2.0/24",
-    "192.168.0.0/16",
-    "198.18.0.0/15",
-    "198.51.100.0/24",
-    "203.0.113.0/24",
-    "240.0.0.0/4",
-    "255.255.255.255/32",
-    "::1/128",
-    "::/128",
-    "::ffff:0:0/96",
-    "100::/64",
-    "2001::/23",
-    "2001:db8::/32",
-    "2001:10::/28",
-    "fc00::/7",
-    "fe80::/10",
-];
-
 fn expr(v: &J) -> Expr {
     let J::Object(map) = v else {
         return opaque(v, "a match expression must be a mapping");
@@ -228,7 +201,10 @@ fn scalar_condition(v: &J, field: &str, condition: &str) -> Expr {
             let p = pred(
                 field,
                 Op::Cidr,
-                PRIVATE_NETS.iter().map(|n| Value::str(*n)).collect(),
+                super::python::PY_PRIVATE_NETS
+                    .iter()
+                    .map(|n| Value::str(*n))
+                    .collect(),
                 true,
             );
             return if condition == "IsIPAddressPrivate" {

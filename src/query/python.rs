@@ -12,6 +12,8 @@
 mod derived;
 mod interp;
 mod natives;
+/// Python's `ipaddress` private ranges, shared with Panther simple detections.
+pub(crate) use natives::ip::PY_PRIVATE_NETS;
 mod sym;
 pub mod value;
 

@@ -11,7 +11,7 @@ use crate::model::{Expr, Op, Predicate, Transform, Value};
 use rustpython_parser::ast;
 
 mod call;
-mod ip;
+pub(crate) mod ip;
 mod methods;
 mod ops;
 mod read;
