@@ -280,7 +280,10 @@ fn folder_of(url: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = last.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = last
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -519,7 +522,10 @@ impl Reference {
     }
 
     /// Map rows of a solution (by folder or display name).
-    pub fn links_of_solution<'a>(&'a self, solution: &'a str) -> impl Iterator<Item = &'a Link> + 'a {
+    pub fn links_of_solution<'a>(
+        &'a self,
+        solution: &'a str,
+    ) -> impl Iterator<Item = &'a Link> + 'a {
         let name = self
             .solution(solution)
             .map(|s| s.name.clone())
@@ -528,7 +534,10 @@ impl Reference {
     }
 
     /// Parsers that read a table.
-    pub fn parsers_of_table<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a ParserFacts> + 'a {
+    pub fn parsers_of_table<'a>(
+        &'a self,
+        table: &'a str,
+    ) -> impl Iterator<Item = &'a ParserFacts> + 'a {
         self.parsers
             .iter()
             .filter(move |p| p.tables.iter().any(|t| t.eq_ignore_ascii_case(table)))

@@ -7,7 +7,8 @@ const TABLES_REF: &str = "\"table_name\",\"description\",\"category\",\"source_a
 \"DeviceProcessEvents\",\"Process creation\",\"XDR\",\"Yes\",\"Yes\",\"No\",\"\",\"\",\"\",\"\"
 ";
 
-const TABLES: &str = "table_name,description,supports_transformations,ingestion_api_supported,support_tier
+const TABLES: &str =
+    "table_name,description,supports_transformations,ingestion_api_supported,support_tier
 SigninLogs,a later description,Yes,Yes,Microsoft
 Okta_CL,,,,Partner
 ";
@@ -16,17 +17,29 @@ Okta_CL,,,,Partner
 fn quoted_empty_and_malformed_rows() {
     let mut diags = Vec::new();
     let mut r = Reference::default();
-    r.add_file("tables_reference.csv", TABLES_REF, "ref/tables_reference.csv", &mut diags);
+    r.add_file(
+        "tables_reference.csv",
+        TABLES_REF,
+        "ref/tables_reference.csv",
+        &mut diags,
+    );
     // The short row and the nameless row are reported with their lines; the rest loads.
     assert_eq!(diags.len(), 2, "{diags:?}");
     assert_eq!(diags[0].code, Check::ReferenceRow);
     assert_eq!(diags[0].line, 3);
-    assert!(diags[0].message.contains("3 fields"), "{}", diags[0].message);
+    assert!(
+        diags[0].message.contains("3 fields"),
+        "{}",
+        diags[0].message
+    );
     assert_eq!(diags[1].line, 4);
     assert_eq!(r.tables.len(), 2);
     let t = r.table("signinlogs").expect("case-insensitive lookup");
     // Quoted comma and doubled quotes survive.
-    assert_eq!(t.description.as_deref(), Some("Entra ID sign-ins, \"interactive\" ones"));
+    assert_eq!(
+        t.description.as_deref(),
+        Some("Entra ID sign-ins, \"interactive\" ones")
+    );
     assert_eq!(t.basic_logs.as_deref(), Some("Partial support, see docs"));
     // Empty fields are "not stated", not "No".
     assert_eq!(t.transformations, None);
@@ -43,7 +56,10 @@ fn quoted_empty_and_malformed_rows() {
     let t = r.table("SigninLogs").unwrap();
     assert_eq!(t.transformations.as_deref(), Some("Yes"));
     assert_eq!(t.ingestion_api.as_deref(), Some("No"));
-    assert_eq!(t.description.as_deref(), Some("Entra ID sign-ins, \"interactive\" ones"));
+    assert_eq!(
+        t.description.as_deref(),
+        Some("Entra ID sign-ins, \"interactive\" ones")
+    );
     assert_eq!(t.support_tier.as_deref(), Some("Microsoft"));
     assert!(r.table("Okta_CL").is_some());
 }
