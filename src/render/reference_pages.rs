@@ -611,7 +611,7 @@ pub fn index_summary(s: &Shared, kind: FacetKind) -> Option<String> {
         })
         .count();
     Some(format!(
-        "{known} of {} listed in Microsoft's Solutions Analyzer reference, {} not.",
+        "{known} of {} listed in the Microsoft Solutions Analyzer reference, {} not.",
         values.len(),
         values.len() - known
     ))
