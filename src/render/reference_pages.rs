@@ -636,8 +636,20 @@ pub fn tables_used(s: &Shared, links: &Links, r: &Rule) -> Vec<TableUse> {
     }
     let reference = &s.build.reference;
     let rule_connectors: Vec<&str> = r.facet_values(FacetKind::Connector).collect();
-    r.facet_values(FacetKind::Table)
+    // A name the reference knows as a parser rather than a table (`OktaSSO`) stands for
+    // the tables that parser reads.
+    let mut names: Vec<String> = Vec::new();
+    for t in r.facet_values(FacetKind::Table) {
+        match reference.parser(t).filter(|_| reference.table(t).is_none()) {
+            Some(p) if !p.tables.is_empty() => names.extend(p.tables.iter().cloned()),
+            _ => names.push(t.to_string()),
+        }
+    }
+    names.dedup();
+    names
+        .iter()
         .map(|t| {
+            let t = t.as_str();
             let facts = reference.table(t);
             let (_, cons) = table_fillers(s, t);
             TableUse {
