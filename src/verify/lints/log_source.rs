@@ -1,0 +1,230 @@
+//! `unknown_log_source`: a log source, table or log type ruledex does not know.
+//!
+//! Knowledge comes from `data/log_sources.toml` (written by hand: the Sigma taxonomy,
+//! Sentinel and Defender XDR tables, Panther log type families) plus what a rule's own root
+//! defines: KQL custom tables (`*_CL`) are the workspace's own; stored functions and parsers
+//! are not tables (the KQL reader reports those it cannot resolve as `unresolved_function`).
+//! Splunk data sources are checked by the ESCU reader against `data_sources/`
+//! (`broken_reference`); Elastic index patterns and Chronicle log types are not checked.
+
+use crate::model::{FacetKind, Rule, Vendor};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+#[derive(Debug, Deserialize)]
+struct Data {
+    sigma: SigmaData,
+    kql: KqlData,
+    panther: PantherData,
+}
+
+#[derive(Debug, Deserialize)]
+struct SigmaData {
+    categories: Vec<String>,
+    products: Vec<String>,
+    services: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct KqlData {
+    tables: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PantherData {
+    families: Vec<String>,
+}
+
+/// The lower-cased lists, parsed once.
+struct Lists {
+    categories: HashSet<String>,
+    products: HashSet<String>,
+    /// `product/service`, `/service` for a service of no product.
+    services: HashSet<String>,
+    tables: HashSet<String>,
+    families: HashSet<String>,
+}
+
+fn lists() -> &'static Lists {
+    static L: OnceLock<Lists> = OnceLock::new();
+    L.get_or_init(|| {
+        let d: Data = toml::from_str(include_str!("../../../data/log_sources.toml"))
+            .expect("data/log_sources.toml is valid");
+        let low = |v: Vec<String>| v.into_iter().map(|s| s.to_lowercase()).collect();
+        Lists {
+            categories: low(d.sigma.categories),
+            products: low(d.sigma.products),
+            services: low(d.sigma.services),
+            tables: low(d.kql.tables),
+            families: low(d.panther.families),
+        }
+    })
+}
+
+/// The unknown parts of a rule's log source, as (key to point at, message).
+pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
+    let l = lists();
+    let mut out = Vec::new();
+    match rule.vendor {
+        Vendor::Sigma => {
+            let product = rule.facet_values(FacetKind::Product).next();
+            for p in rule.facet_values(FacetKind::Product) {
+                if !l.products.contains(&p.to_lowercase()) {
+                    out.push((
+                        "product",
+                        format!("logsource product `{p}` is not in the Sigma taxonomy"),
+                    ));
+                }
+            }
+            for c in rule.facet_values(FacetKind::Category) {
+                if !l.categories.contains(&c.to_lowercase()) {
+                    out.push((
+                        "category",
+                        format!("logsource category `{c}` is not in the Sigma taxonomy"),
+                    ));
+                }
+            }
+            for s in rule.facet_values(FacetKind::Service) {
+                let s = s.to_lowercase();
+                let with = format!("{}/{s}", product.unwrap_or("").to_lowercase());
+                if !l.services.contains(&with) && !l.services.contains(&format!("/{s}")) {
+                    out.push((
+                        "service",
+                        match product {
+                            Some(p) => format!(
+                                "logsource service `{s}` is not a Sigma taxonomy service of product `{p}`"
+                            ),
+                            None => format!("logsource service `{s}` is not in the Sigma taxonomy"),
+                        },
+                    ));
+                }
+            }
+        }
+        Vendor::Sentinel | Vendor::DefenderXdr => {
+            let from_connectors = rule
+                .metadata
+                .iter()
+                .any(|(k, v)| k == "Tables" && v.contains("requiredDataConnectors"));
+            if !from_connectors {
+                for t in rule.facet_values(FacetKind::Table) {
+                    if !known_table(t) {
+                        out.push((
+                            "query",
+                            format!(
+                                "table `{t}` is neither a Sentinel / Defender XDR table ruledex knows nor a custom `_CL` table"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Vendor::Panther => {
+            for lt in rule.facet_values(FacetKind::LogType) {
+                let family = lt.split('.').next().unwrap_or(lt);
+                if !lt.contains('.') || !l.families.contains(&family.to_lowercase()) {
+                    out.push((
+                        "LogTypes",
+                        format!("log type `{lt}` is not a Panther log type family ruledex knows (`AWS.CloudTrail`, `Custom.*`...)"),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A KQL table name ruledex knows: listed, or a custom log (`_CL`).
+pub fn known_table(t: &str) -> bool {
+    let low = t.to_lowercase();
+    low.ends_with("_cl") || lists().tables.contains(&low)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SourceLocation;
+
+    fn rule(v: Vendor, facets: &[(FacetKind, &str)]) -> Rule {
+        let mut r = Rule::new(
+            v,
+            "x",
+            SourceLocation {
+                root: 0,
+                path: "a".into(),
+                line: 1,
+            },
+        );
+        for (k, val) in facets {
+            r.facet(*k, *val);
+        }
+        r
+    }
+
+    fn unknown(r: &Rule) -> Vec<String> {
+        super::unknown(r)
+            .into_iter()
+            .map(|x| x.1)
+            .collect()
+    }
+
+    #[test]
+    fn sigma_taxonomy() {
+        let ok = rule(
+            Vendor::Sigma,
+            &[
+                (FacetKind::Product, "windows"),
+                (FacetKind::Category, "process_creation"),
+            ],
+        );
+        assert!(unknown(&ok).is_empty());
+        let svc = rule(
+            Vendor::Sigma,
+            &[(FacetKind::Product, "windows"), (FacetKind::Service, "security")],
+        );
+        assert!(unknown(&svc).is_empty());
+        let typo = rule(
+            Vendor::Sigma,
+            &[
+                (FacetKind::Product, "windwos"),
+                (FacetKind::Category, "proces_creation"),
+            ],
+        );
+        assert_eq!(unknown(&typo).len(), 2);
+        let wrong_pair = rule(
+            Vendor::Sigma,
+            &[(FacetKind::Product, "linux"), (FacetKind::Service, "security")],
+        );
+        assert!(unknown(&wrong_pair)[0].contains("product `linux`"));
+        let bare = rule(Vendor::Sigma, &[(FacetKind::Service, "apache")]);
+        assert!(unknown(&bare).is_empty());
+    }
+
+    #[test]
+    fn kql_tables() {
+        assert!(known_table("SecurityEvent"));
+        assert!(known_table("deviceprocessevents"));
+        assert!(known_table("MyApp_CL"));
+        assert!(!known_table("SecurityEvents"));
+        let r = rule(Vendor::Sentinel, &[(FacetKind::Table, "SigninLog")]);
+        assert_eq!(unknown(&r).len(), 1);
+    }
+
+    #[test]
+    fn panther_log_types() {
+        let ok = rule(
+            Vendor::Panther,
+            &[
+                (FacetKind::LogType, "AWS.CloudTrail"),
+                (FacetKind::LogType, "Custom.MyApp"),
+            ],
+        );
+        assert!(unknown(&ok).is_empty());
+        let bad = rule(
+            Vendor::Panther,
+            &[(FacetKind::LogType, "AWS"), (FacetKind::LogType, "Nope.X")],
+        );
+        assert_eq!(unknown(&bad).len(), 2);
+    }
+}
