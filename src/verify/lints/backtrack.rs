@@ -193,11 +193,11 @@ impl Cx<'_> {
             .ok()?;
         match hir.kind() {
             HirKind::Class(Class::Unicode(c)) => Some(c.clone()),
-            HirKind::Class(Class::Bytes(b)) => Some(ClassUnicode::new(
-                b.ranges()
-                    .iter()
-                    .map(|r| ClassUnicodeRange::new(r.start() as char, r.end() as char)),
-            )),
+            HirKind::Class(Class::Bytes(b)) => {
+                Some(ClassUnicode::new(b.ranges().iter().map(|r| {
+                    ClassUnicodeRange::new(r.start() as char, r.end() as char)
+                })))
+            }
             HirKind::Literal(lit) => {
                 let s = std::str::from_utf8(&lit.0).ok()?;
                 let mut cs = s.chars();
@@ -254,7 +254,9 @@ fn min_of(k: &RepetitionKind) -> u32 {
         RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => 0,
         RepetitionKind::OneOrMore => 1,
         RepetitionKind::Range(
-            RepetitionRange::Exactly(n) | RepetitionRange::AtLeast(n) | RepetitionRange::Bounded(n, _),
+            RepetitionRange::Exactly(n)
+            | RepetitionRange::AtLeast(n)
+            | RepetitionRange::Bounded(n, _),
         ) => *n,
     }
 }
@@ -303,7 +305,13 @@ mod tests {
 
     #[test]
     fn overlapping_alternatives_are_flagged() {
-        for p in ["(a|a)*", "(\\w|\\d)+", "(a|aa)*b", "(.|\\s)*x", "(\\\\.|[^\"])*"] {
+        for p in [
+            "(a|a)*",
+            "(\\w|\\d)+",
+            "(a|aa)*b",
+            "(.|\\s)*x",
+            "(\\\\.|[^\"])*",
+        ] {
             assert!(flagged(p), "{p} should be flagged");
         }
     }
@@ -325,7 +333,11 @@ mod tests {
             "(?<name>\\w+)=(\\S+)",
             "(?=lookahead)",
         ] {
-            assert!(!flagged(p), "{p} should not be flagged: {:?}", analyse(p, false));
+            assert!(
+                !flagged(p),
+                "{p} should not be flagged: {:?}",
+                analyse(p, false)
+            );
         }
     }
 

@@ -163,10 +163,7 @@ mod tests {
     }
 
     fn unknown(r: &Rule) -> Vec<String> {
-        super::unknown(r)
-            .into_iter()
-            .map(|x| x.1)
-            .collect()
+        super::unknown(r).into_iter().map(|x| x.1).collect()
     }
 
     #[test]
@@ -181,7 +178,10 @@ mod tests {
         assert!(unknown(&ok).is_empty());
         let svc = rule(
             Vendor::Sigma,
-            &[(FacetKind::Product, "windows"), (FacetKind::Service, "security")],
+            &[
+                (FacetKind::Product, "windows"),
+                (FacetKind::Service, "security"),
+            ],
         );
         assert!(unknown(&svc).is_empty());
         let typo = rule(
@@ -194,7 +194,10 @@ mod tests {
         assert_eq!(unknown(&typo).len(), 2);
         let wrong_pair = rule(
             Vendor::Sigma,
-            &[(FacetKind::Product, "linux"), (FacetKind::Service, "security")],
+            &[
+                (FacetKind::Product, "linux"),
+                (FacetKind::Service, "security"),
+            ],
         );
         assert!(unknown(&wrong_pair)[0].contains("product `linux`"));
         let bare = rule(Vendor::Sigma, &[(FacetKind::Service, "apache")]);

@@ -9,7 +9,7 @@ pub mod log_source;
 pub mod naming;
 pub mod schedule;
 
-use crate::diag::{find_line, Diagnostic};
+use crate::diag::{find_line, line_of, Diagnostic};
 use crate::discover::Root;
 use crate::model::ir::{Op, Value};
 use crate::model::{Rule, Vendor};
@@ -66,7 +66,7 @@ fn lint_rule(rule: &Rule, root: &Root, out: &mut Vec<Diagnostic>) {
                         continue;
                     }
                     seen.push(f.span.clone());
-                    let (where_file, line) = locate(rule, root, &f.span);
+                    let (where_file, line) = locate(rule, root, pat, &f.span);
                     push(
                         Check::RegexBacktracking,
                         where_file.as_deref().unwrap_or(&file),
@@ -87,7 +87,7 @@ fn lint_rule(rule: &Rule, root: &Root, out: &mut Vec<Diagnostic>) {
     match rule.vendor {
         Vendor::Sigma => {
             if let Some(msg) = naming::sigma_filename(rule) {
-                push(Check::SigmaFilename, &file, rule.source.line, msg);
+                push(Check::SigmaFilename, &file, 1, msg);
             }
         }
         Vendor::Splunk if rule.source.path.ends_with(".yml") => {
@@ -120,12 +120,24 @@ fn lint_rule(rule: &Rule, root: &Root, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The file and line where a regex fragment is written: the rule file, else a companion
-/// (a Panther rule's Python), trying the text as is and with backslashes doubled (YAML
-/// double quotes, SPL and Python strings); the rule's line when not found.
-fn locate(rule: &Rule, root: &Root, span: &str) -> (Option<String>, usize) {
-    let doubled = span.replace('\\', "\\\\");
-    let find = |text: &str| find_line(text, span).or_else(|| find_line(text, &doubled));
+/// The file and line where a regex is written: the rule file, else a companion (a Panther
+/// rule's Python). The whole pattern is looked for first, then the flagged fragment (its
+/// last occurrence: descriptions, which may quote it, come before the logic), each as is
+/// and with backslashes doubled (YAML double quotes, SPL and Python strings). The rule's
+/// line when not found.
+fn locate(rule: &Rule, root: &Root, pattern: &str, span: &str) -> (Option<String>, usize) {
+    let variants = |s: &str| [s.to_string(), s.replace('\\', "\\\\")];
+    let find = |text: &str| {
+        let whole = pattern.trim_start_matches("(?i)");
+        variants(whole)
+            .iter()
+            .find_map(|v| find_line(text, v))
+            .or_else(|| {
+                variants(span)
+                    .iter()
+                    .find_map(|v| text.rfind(v.as_str()).map(|p| line_of(text, p)))
+            })
+    };
     if let Some(l) = find(&rule.raw) {
         return (None, l);
     }

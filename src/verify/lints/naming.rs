@@ -15,7 +15,12 @@ use crate::model::{FacetKind, Rule};
 /// Prefix by (category, product, service) (empty = not given), as SigmaHQ lists them.
 const LOGSOURCE_PREFIX: &[(&str, &str, &str, &str)] = &[
     ("", "azure", "pim", "azure_pim_"),
-    ("create_remote_thread", "windows", "", "create_remote_thread_win"),
+    (
+        "create_remote_thread",
+        "windows",
+        "",
+        "create_remote_thread_win",
+    ),
     ("create_stream_hash", "windows", "", "create_stream_hash_"),
     ("dns_query", "windows", "", "dns_query_win_"),
     ("driver_load", "windows", "", "driver_load_win_"),
@@ -66,16 +71,31 @@ const LOGSOURCE_PREFIX: &[(&str, &str, &str, &str)] = &[
         "certificateservicesclient-lifecycle-system",
         "win_certificateservicesclient_lifecycle_system_",
     ),
-    ("", "windows", "codeintegrity-operational", "win_codeintegrity_"),
+    (
+        "",
+        "windows",
+        "codeintegrity-operational",
+        "win_codeintegrity_",
+    ),
     ("", "windows", "windefend", "win_defender_"),
-    ("", "windows", "diagnosis-scripted", "win_diagnosis_scripted_"),
+    (
+        "",
+        "windows",
+        "diagnosis-scripted",
+        "win_diagnosis_scripted_",
+    ),
     ("", "windows", "dns-server-analytic", "win_dns_analytic_"),
     ("", "windows", "msexchange-management", "win_exchange_"),
     ("", "windows", "firewall-as", "win_firewall_as_"),
     ("", "windows", "security", "win_security_"),
     ("", "windows", "system", "win_system_"),
     ("", "windows", "taskscheduler", "win_taskscheduler_"),
-    ("", "windows", "terminalservices-localsessionmanager", "win_terminalservices_"),
+    (
+        "",
+        "windows",
+        "terminalservices-localsessionmanager",
+        "win_terminalservices_",
+    ),
     ("", "windows", "wmi", "win_wmi_"),
 ];
 
@@ -205,7 +225,11 @@ mod tests {
 
     #[test]
     fn sigma_names_follow_sigmahq() {
-        let ok = sigma("rules/windows/proc_creation_win_whoami_all.yml", WIN_PROC, "");
+        let ok = sigma(
+            "rules/windows/proc_creation_win_whoami_all.yml",
+            WIN_PROC,
+            "",
+        );
         assert_eq!(sigma_filename(&ok), None);
         let bad_prefix = sigma("rules/win_whoami_all_groups.yml", WIN_PROC, "");
         assert!(sigma_filename(&bad_prefix)
@@ -226,7 +250,10 @@ mod tests {
         assert_eq!(sigma_filename(&svc), None);
         let aws = sigma(
             "rules/cloudtrail_thing_happened.yml",
-            &[(FacetKind::Product, "aws"), (FacetKind::Service, "cloudtrail")],
+            &[
+                (FacetKind::Product, "aws"),
+                (FacetKind::Service, "cloudtrail"),
+            ],
             "",
         );
         assert!(sigma_filename(&aws).unwrap().contains("`aws_`"));

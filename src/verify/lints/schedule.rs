@@ -51,7 +51,10 @@ const MAX: u64 = 14 * 86_400;
 
 /// What a scheduled rule's frequency and period get wrong: (key, message) pairs; a value that
 /// does not parse is reported with `invalid = true`.
-pub fn problems(frequency: Option<&str>, period: Option<&str>) -> Vec<(&'static str, bool, String)> {
+pub fn problems(
+    frequency: Option<&str>,
+    period: Option<&str>,
+) -> Vec<(&'static str, bool, String)> {
     let mut out = Vec::new();
     let mut parsed = |key: &'static str, v: Option<&str>| -> Option<u64> {
         let v = v?;
