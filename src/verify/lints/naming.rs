@@ -116,7 +116,7 @@ const PRODUCT_PREFIX: &[(&str, &str)] = &[
 /// contentctl's longest detection name.
 pub const ESCU_MAX_NAME: usize = 67;
 
-fn first<'a>(rule: &'a Rule, kind: FacetKind) -> &'a str {
+fn first(rule: &Rule, kind: FacetKind) -> &str {
     rule.facet_values(kind).next().unwrap_or("")
 }
 
