@@ -116,6 +116,29 @@ fn lint_rule(rule: &Rule, root: &Root, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+        Vendor::Chronicle => {
+            // The style guide's "all rules should have" fields that every published rule
+            // has; `rule_id`, `rule_name`, `severity` and `priority` are missing from most
+            // older rules, so they are not required here.
+            let has_author = rule
+                .facet_values(crate::model::FacetKind::Author)
+                .next()
+                .is_some();
+            for (key, present) in [
+                ("author", has_author),
+                ("description", !rule.description.trim().is_empty()),
+            ] {
+                if !present {
+                    let line = find_line(&rule.raw, "meta:").unwrap_or(rule.source.line);
+                    push(
+                        Check::MissingField,
+                        &file,
+                        line,
+                        format!("the meta section has no `{key}`"),
+                    );
+                }
+            }
+        }
         _ => {}
     }
 }
