@@ -4,7 +4,8 @@
 //!   `SigmahqFilenameConventionValidator` and `SigmahqFilenamePrefixValidator`): the name
 //!   is 10 to 90 characters of `[a-z0-9_]` with an `_`, ending `.yml`, and starts with the
 //!   prefix of its log source (`proc_creation_win_`, `win_security_`...), or of its product
-//!   when the full log source has no prefix. Correlation and filter rules are exempt.
+//!   when the full log source has no prefix; a correlation rule's name starts with
+//!   `correlation_` (`SigmahqCorrelationFilenamePrefixValidator`). Filter rules are exempt.
 //! - Splunk ESCU (`escu_naming`): contentctl's `ensureFileNameMatchesSearchName` (file name =
 //!   the `name` with space, `-`, `.`, `/` turned into `_`, lower-cased, `.yml`) and its
 //!   name length limit (67 characters: `ESCU - <name> - Rule` cloned in Enterprise Security
@@ -12,57 +13,46 @@
 
 use crate::model::{FacetKind, Rule};
 
-/// Prefix by (category, product, service) (empty = not given), as SigmaHQ lists them.
-const LOGSOURCE_PREFIX: &[(&str, &str, &str, &str)] = &[
-    ("", "azure", "pim", "azure_pim_"),
-    (
-        "create_remote_thread",
-        "windows",
-        "",
-        "create_remote_thread_win",
-    ),
-    ("create_stream_hash", "windows", "", "create_stream_hash_"),
-    ("dns_query", "windows", "", "dns_query_win_"),
-    ("driver_load", "windows", "", "driver_load_win_"),
-    ("file_access", "windows", "", "file_access_win_"),
-    ("file_change", "windows", "", "file_change_win_"),
-    ("file_delete", "windows", "", "file_delete_win_"),
-    ("file_event", "linux", "", "file_event_lnx_"),
-    ("file_event", "macos", "", "file_event_macos_"),
-    ("file_event", "windows", "", "file_event_win_"),
-    ("file_rename", "windows", "", "file_rename_win_"),
-    ("image_load", "windows", "", "image_load_"),
+/// Prefix by (category, product, service) (empty = not given), as SigmaHQ lists them
+/// (pySigma-validators-sigmaHQ `tools/sigmahq_filename.json`, version 20240809). An entry with
+/// only a product is the fallback for log sources of that product that have no entry.
+const PREFIX: &[(&str, &str, &str, &str)] = &[
+    ("", "", "apache", "web_apache_"),
+    ("", "", "nginx", "web_nginx_"),
+    ("", "aws", "", "aws"),
+    ("", "azure", "", "azure_"),
+    ("", "bitbucket", "audit", "bitbucket_audit_"),
+    ("", "cisco", "", "cisco_"),
+    ("", "fortios", "", "fortios_"),
+    ("", "gcp", "", "gcp_"),
+    ("", "github", "", "github_"),
+    ("", "huawei", "", "huawei_"),
+    ("", "juniper", "", "juniper_"),
+    ("", "kubernetes", "audit", "kubernetes_audit_"),
+    ("", "linux", "", "lnx_"),
     ("", "linux", "auditd", "lnx_auditd_"),
-    ("", "linux", "modsecurity", "modsec_"),
-    ("network_connection", "linux", "", "net_connection_lnx_"),
-    ("network_connection", "macos", "", "net_connection_macos_"),
-    ("network_connection", "windows", "", "net_connection_win_"),
-    ("dns", "windows", "", "net_dns_"),
-    ("firewall", "", "", "net_firewall_"),
-    ("pipe_created", "windows", "", "pipe_created_"),
-    ("", "windows", "powershell-classic", "posh_pc_"),
-    ("ps_classic_provider_start", "windows", "", "posh_pc_"),
-    ("ps_classic_start", "windows", "", "posh_pc_"),
-    ("ps_module", "windows", "", "posh_pm_"),
-    ("ps_script", "windows", "", "posh_ps_"),
-    ("process_access", "windows", "", "proc_access_win_"),
-    ("process_creation", "linux", "", "proc_creation_lnx_"),
-    ("process_creation", "macos", "", "proc_creation_macos_"),
-    ("process_creation", "windows", "", "proc_creation_win_"),
-    ("process_tampering", "windows", "", "proc_tampering_"),
-    ("raw_access_thread", "windows", "", "raw_access_thread_"),
-    ("registry_add", "windows", "", "registry_add_"),
-    ("registry_delete", "windows", "", "registry_delete_"),
-    ("registry_event", "windows", "", "registry_event_"),
-    ("registry_rename", "windows", "", "registry_rename_"),
-    ("registry_set", "windows", "", "registry_set_"),
-    ("", "windows", "sysmon", "sysmon_"),
-    ("sysmon_error", "windows", "", "sysmon_"),
-    ("sysmon_status", "windows", "", "sysmon_"),
-    ("wmi_event", "windows", "", "sysmon_wmi_"),
-    ("webserver", "", "", "web_"),
+    ("", "linux", "auth", "lnx_auth_"),
+    ("", "linux", "clamav", "lnx_clamav"),
+    ("", "linux", "cron", "lnx_cron_"),
+    ("", "linux", "guacamole", "lnx_guacamole_"),
+    ("", "linux", "sshd", "lnx_sshd_"),
+    ("", "linux", "sudo", "lnx_sudo"),
+    ("", "linux", "syslog", "lnx_syslog_"),
+    ("", "linux", "vsftpd", "lnx_vsftpd_"),
+    ("", "m365", "", "microsoft365_"),
+    ("", "macos", "", "macos_"),
+    ("", "okta", "", "okta_"),
+    ("", "onelogin", "", "onelogin_"),
+    ("", "windows", "", "win_"),
     ("", "windows", "applocker", "win_applocker_"),
-    ("", "windows", "bitlocker", "win_bitlocker_"),
+    ("", "windows", "appmodel-runtime", "win_appmodel_runtime_"),
+    (
+        "",
+        "windows",
+        "appxdeployment-server",
+        "win_appxdeployment_server_",
+    ),
+    ("", "windows", "appxpackaging-om", "win_appxpackaging_om_"),
     ("", "windows", "bits-client", "win_bits_client_"),
     ("", "windows", "capi2", "win_capi2_"),
     (
@@ -77,17 +67,42 @@ const LOGSOURCE_PREFIX: &[(&str, &str, &str, &str)] = &[
         "codeintegrity-operational",
         "win_codeintegrity_",
     ),
-    ("", "windows", "windefend", "win_defender_"),
     (
         "",
         "windows",
         "diagnosis-scripted",
-        "win_diagnosis_scripted_",
+        "win_diagnosis_scripted",
     ),
+    ("", "windows", "dns-client", "win_dns_client"),
+    ("", "windows", "dns-server", "win_dns_server"),
     ("", "windows", "dns-server-analytic", "win_dns_analytic_"),
-    ("", "windows", "msexchange-management", "win_exchange_"),
     ("", "windows", "firewall-as", "win_firewall_as_"),
+    ("", "windows", "ldap", "win_ldap_"),
+    ("", "windows", "lsa-server", "win_lsa_server_"),
+    ("", "windows", "msexchange-management", "win_exchange_"),
+    ("", "windows", "openssh", "win_sshd_openssh_"),
+    ("", "windows", "powershell-classic", "posh_pc_"),
     ("", "windows", "security", "win_security_"),
+    (
+        "",
+        "windows",
+        "security-mitigations",
+        "win_security_mitigations_",
+    ),
+    ("", "windows", "shell-core", "win_shell_core"),
+    (
+        "",
+        "windows",
+        "smbclient-connectivity",
+        "win_smbclient_connectivity_",
+    ),
+    (
+        "",
+        "windows",
+        "smbclient-security",
+        "win_smbclient_security_",
+    ),
+    ("", "windows", "sysmon", "sysmon_"),
     ("", "windows", "system", "win_system_"),
     ("", "windows", "taskscheduler", "win_taskscheduler_"),
     (
@@ -96,21 +111,80 @@ const LOGSOURCE_PREFIX: &[(&str, &str, &str, &str)] = &[
         "terminalservices-localsessionmanager",
         "win_terminalservices_",
     ),
+    ("", "windows", "windefend", "win_defender_"),
     ("", "windows", "wmi", "win_wmi_"),
-];
-
-/// Prefix by product alone, used when the full log source has no prefix.
-const PRODUCT_PREFIX: &[(&str, &str)] = &[
-    ("aws", "aws_"),
-    ("azure", "azure_"),
-    ("gcp", "gcp_"),
-    ("github", "github_"),
-    ("linux", "lnx_"),
-    ("m365", "microsoft365_"),
-    ("macos", "macos_"),
-    ("okta", "okta_"),
-    ("onelogin", "onelogin_"),
-    ("windows", "win_"),
+    ("", "zeek", "", "zeek_"),
+    ("antivirus", "", "", "av_"),
+    (
+        "appliance",
+        "paloalto",
+        "globalprotect",
+        "paloalto_globalprotect_",
+    ),
+    ("application", "django", "", "appframework_django_"),
+    ("application", "jvm", "", "java_"),
+    ("application", "kubernetes", "audit", "kubernetes_audit_"),
+    ("application", "nodejs", "", "nodejs_"),
+    ("application", "opencanary", "", "opencanary_"),
+    ("application", "python", "", "app_python_"),
+    ("application", "rpc_firewall", "", "rpc_firewall_"),
+    ("application", "ruby_on_rails", "", "appframework_ruby_"),
+    ("application", "spring", "", "spring_"),
+    ("application", "velocity", "", "velocity_"),
+    (
+        "create_remote_thread",
+        "windows",
+        "",
+        "create_remote_thread_win_",
+    ),
+    ("create_stream_hash", "windows", "", "create_stream_hash_"),
+    ("database", "", "", "db_"),
+    ("dns", "", "", "net_dns_"),
+    ("dns_query", "windows", "", "dns_query_win_"),
+    ("driver_load", "windows", "", "driver_load_win_"),
+    ("file_access", "windows", "", "file_access_win_"),
+    ("file_change", "windows", "", "file_change_win_"),
+    ("file_delete", "windows", "", "file_delete_win_"),
+    ("file_event", "linux", "", "file_event_lnx_"),
+    ("file_event", "macos", "", "file_event_macos_"),
+    (
+        "file_event",
+        "paloalto",
+        "globalprotect",
+        "file_event_paloalto_globalprotect_",
+    ),
+    ("file_event", "windows", "", "file_event_win_"),
+    (
+        "file_executable_detected",
+        "windows",
+        "",
+        "file_executable_detected_win_",
+    ),
+    ("file_rename", "windows", "", "file_rename_win_"),
+    ("firewall", "", "", "net_firewall_"),
+    ("image_load", "windows", "", "image_load_"),
+    ("network_connection", "linux", "", "net_connection_lnx_"),
+    ("network_connection", "windows", "", "net_connection_win_"),
+    ("pipe_created", "windows", "", "pipe_created_"),
+    ("process_access", "windows", "", "proc_access_win_"),
+    ("process_creation", "linux", "", "proc_creation_lnx_"),
+    ("process_creation", "macos", "", "proc_creation_macos_"),
+    ("process_creation", "windows", "", "proc_creation_win_"),
+    ("process_tampering", "windows", "", "proc_tampering_"),
+    ("proxy", "", "", "proxy_"),
+    ("ps_classic_provider_start", "windows", "", "posh_pc_"),
+    ("ps_classic_start", "windows", "", "posh_pc_"),
+    ("ps_module", "windows", "", "posh_pm_"),
+    ("ps_script", "windows", "", "posh_ps_"),
+    ("raw_access_thread", "windows", "", "raw_access_thread_"),
+    ("registry_add", "windows", "", "registry_add_"),
+    ("registry_delete", "windows", "", "registry_delete_"),
+    ("registry_event", "windows", "", "registry_event_"),
+    ("registry_set", "windows", "", "registry_set_"),
+    ("sysmon_error", "windows", "", "sysmon_"),
+    ("sysmon_status", "windows", "", "sysmon_"),
+    ("webserver", "", "", "web_"),
+    ("wmi_event", "windows", "", "sysmon_wmi_"),
 ];
 
 /// contentctl's longest detection name.
@@ -127,7 +201,7 @@ fn file_name(path: &str) -> &str {
 /// What is wrong with a Sigma rule's file name, if anything.
 pub fn sigma_filename(rule: &Rule) -> Option<String> {
     let top = |k: &str| rule.raw.lines().any(|l| l.starts_with(k));
-    if top("correlation:") || top("filter:") {
+    if top("filter:") {
         return None;
     }
     let name = file_name(&rule.source.path);
@@ -144,21 +218,27 @@ pub fn sigma_filename(rule: &Rule) -> Option<String> {
             "`{name}` is not 10 to 90 characters of lower-case letters, digits and `_` (with at least one `_`) before `.yml`"
         ));
     }
+    if top("correlation:") {
+        return (!name.starts_with("correlation_")).then(|| {
+            format!("`{name}` is a correlation rule and does not start with `correlation_`")
+        });
+    }
+    // A file holding a correlation and the rules it correlates has several log sources.
+    if rule.raw.contains("\ncorrelation:") {
+        return None;
+    }
     let (c, p, s) = (
         first(rule, FacetKind::Category),
         first(rule, FacetKind::Product),
         first(rule, FacetKind::Service),
     );
-    let prefix = LOGSOURCE_PREFIX
-        .iter()
-        .find(|(lc, lp, ls, _)| *lc == c && *lp == p && *ls == s)
-        .map(|x| x.3)
-        .or_else(|| {
-            PRODUCT_PREFIX
-                .iter()
-                .find(|(lp, _)| !p.is_empty() && *lp == p)
-                .map(|x| x.1)
-        })?;
+    let find = |c: &str, p: &str, s: &str| {
+        PREFIX
+            .iter()
+            .find(|x| x.0 == c && x.1 == p && x.2 == s)
+            .map(|x| x.3)
+    };
+    let prefix = find(c, p, s).or_else(|| if p.is_empty() { None } else { find("", p, "") })?;
     (!name.starts_with(prefix)).then(|| {
         let ls: Vec<&str> = [p, c, s].into_iter().filter(|x| !x.is_empty()).collect();
         format!(
@@ -256,14 +336,24 @@ mod tests {
             ],
             "",
         );
-        assert!(sigma_filename(&aws).unwrap().contains("`aws_`"));
+        assert!(sigma_filename(&aws).unwrap().contains("`aws`"));
         let other = sigma(
             "rules/anything_goes_here.yml",
-            &[(FacetKind::Product, "zeek")],
+            &[(FacetKind::Product, "fortigate")],
             "",
         );
         assert_eq!(sigma_filename(&other), None);
-        let corr = sigma("rules/Corr.yml", &[], "title: x\ncorrelation:\n  type: x\n");
+        let corr = sigma(
+            "rules/many_failed_logons.yml",
+            &[],
+            "title: x\ncorrelation:\n  type: x\n",
+        );
+        assert!(sigma_filename(&corr).unwrap().contains("correlation_"));
+        let corr = sigma(
+            "rules/correlation_many_failed_logons.yml",
+            &[],
+            "title: x\ncorrelation:\n  type: x\n",
+        );
         assert_eq!(sigma_filename(&corr), None);
     }
 
