@@ -1,12 +1,18 @@
 //! `unknown_log_source`: a log source, table or log type ruledex does not know.
 //!
 //! Knowledge comes from `data/log_sources.toml` (written by hand: the Sigma taxonomy,
-//! Sentinel and Defender XDR tables, Panther log type families) plus what a rule's own root
-//! defines: KQL custom tables (`*_CL`) are the workspace's own; stored functions and parsers
-//! are not tables (the KQL reader reports those it cannot resolve as `unresolved_function`).
+//! Sentinel and Defender XDR tables, Panther log type families), from the canonical
+//! data-source map `data/datasources.toml` (every `table`, `log_type`, `product`,
+//! `category` and `service` pattern its sources match on, which includes the parser
+//! functions Sentinel solutions ship, such as `GitHubAudit`), and from what a rule's own
+//! root or query defines: KQL custom tables (`*_CL`) are the workspace's own, and names the
+//! query binds itself (`let T = ...`, `| as T`) are not tables. Stored functions the root
+//! defines are not tables either (the KQL reader reports those it cannot resolve as
+//! `unresolved_function`).
 //! Splunk data sources are checked by the ESCU reader against `data_sources/`
 //! (`broken_reference`); Elastic index patterns and Chronicle log types are not checked.
 
+use crate::catalog::datasources::{self, Glob};
 use crate::model::{FacetKind, Rule, Vendor};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -44,6 +50,37 @@ struct Lists {
     services: HashSet<String>,
     tables: HashSet<String>,
     families: HashSet<String>,
+    /// Patterns of the canonical data-source map, by key (`table`, `log_type`, `product`...).
+    map: Vec<(String, Glob)>,
+}
+
+impl Lists {
+    fn in_map(&self, key: &str, value: &str) -> bool {
+        let v = value.to_lowercase();
+        self.map.iter().any(|(k, g)| k == key && g.matches(&v))
+    }
+}
+
+/// The positive `KEY = A | B` patterns of the canonical data-source map's match strings.
+fn map_patterns() -> Vec<(String, Glob)> {
+    let mut out = Vec::new();
+    for src in datasources::table().sources() {
+        for alt in &src.written {
+            for cond in alt.split('&') {
+                let Some((key, pats)) = cond.split_once('=') else {
+                    continue;
+                };
+                let key = key.trim();
+                if key.ends_with('!') {
+                    continue;
+                }
+                for p in pats.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+                    out.push((key.to_lowercase(), Glob::new(p)));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn lists() -> &'static Lists {
@@ -58,6 +95,7 @@ fn lists() -> &'static Lists {
             services: low(d.sigma.services),
             tables: low(d.kql.tables),
             families: low(d.panther.families),
+            map: map_patterns(),
         }
     })
 }
@@ -70,7 +108,7 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
         Vendor::Sigma => {
             let product = rule.facet_values(FacetKind::Product).next();
             for p in rule.facet_values(FacetKind::Product) {
-                if !l.products.contains(&p.to_lowercase()) {
+                if !l.products.contains(&p.to_lowercase()) && !l.in_map("product", p) {
                     out.push((
                         "product",
                         format!("logsource product `{p}` is not in the Sigma taxonomy"),
@@ -78,7 +116,7 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
                 }
             }
             for c in rule.facet_values(FacetKind::Category) {
-                if !l.categories.contains(&c.to_lowercase()) {
+                if !l.categories.contains(&c.to_lowercase()) && !l.in_map("category", c) {
                     out.push((
                         "category",
                         format!("logsource category `{c}` is not in the Sigma taxonomy"),
@@ -135,10 +173,27 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
     out
 }
 
-/// A KQL table name ruledex knows: listed, or a custom log (`_CL`).
+/// A KQL table name ruledex knows: listed, matched by the data-source map, or a custom log
+/// (`_CL`). A wildcard (`union Device*`) is known when it covers a listed table.
 pub fn known_table(t: &str) -> bool {
+    let l = lists();
     let low = t.to_lowercase();
-    low.ends_with("_cl") || lists().tables.contains(&low)
+    if low.contains('*') {
+        let g = Glob::new(&low);
+        return l.tables.iter().any(|x| g.matches(x));
+    }
+    low.ends_with("_cl") || l.tables.contains(&low) || l.in_map("table", t)
+}
+
+/// The query binds `name` itself: `let name =` or `| as name`.
+fn binds(query: &str, name: &str) -> bool {
+    let words: Vec<&str> = query
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '='))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .any(|w| (w[0] == "let" || w[0] == "as") && w[1].trim_end_matches('=') == name)
 }
 
 #[cfg(test)]
@@ -210,6 +265,16 @@ mod tests {
         assert!(known_table("deviceprocessevents"));
         assert!(known_table("MyApp_CL"));
         assert!(!known_table("SecurityEvents"));
+        // From the canonical data-source map: a solution's parser function.
+        assert!(known_table("GitHubAudit"));
+        assert!(known_table("Device*"));
+        assert!(!known_table("Nothing*"));
+        assert!(binds("let T = SigninLogs; T | count", "T"));
+        assert!(binds(
+            "X | as _Retrievals | join (_Retrievals)",
+            "_Retrievals"
+        ));
+        assert!(!binds("SigninLogs | where x", "SigninLogs"));
         let r = rule(Vendor::Sentinel, &[(FacetKind::Table, "SigninLog")]);
         assert_eq!(unknown(&r).len(), 1);
     }
