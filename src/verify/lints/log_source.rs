@@ -145,8 +145,9 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
                 .iter()
                 .any(|(k, v)| k == "Tables" && v.contains("requiredDataConnectors"));
             if !from_connectors {
+                let text = rule.query.as_ref().map(|q| q.text.as_str()).unwrap_or("");
                 for t in rule.facet_values(FacetKind::Table) {
-                    if !known_table(t) {
+                    if !known_table(t) && !binds(text, t) {
                         out.push((
                             "query",
                             format!(
