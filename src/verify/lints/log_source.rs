@@ -126,7 +126,10 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
             for s in rule.facet_values(FacetKind::Service) {
                 let s = s.to_lowercase();
                 let with = format!("{}/{s}", product.unwrap_or("").to_lowercase());
-                if !l.services.contains(&with) && !l.services.contains(&format!("/{s}")) {
+                if !l.services.contains(&with)
+                    && !l.services.contains(&format!("/{s}"))
+                    && !l.in_map("service", &s)
+                {
                     out.push((
                         "service",
                         match product {
@@ -151,7 +154,7 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
                         out.push((
                             "query",
                             format!(
-                                "table `{t}` is neither a Sentinel / Defender XDR table ruledex knows nor a custom `_CL` table"
+                                "`{t}` is neither a Sentinel / Defender XDR table or solution parser ruledex knows, a custom `_CL` table, nor a function this root defines"
                             ),
                         ));
                     }
@@ -161,7 +164,8 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
         Vendor::Panther => {
             for lt in rule.facet_values(FacetKind::LogType) {
                 let family = lt.split('.').next().unwrap_or(lt);
-                if !lt.contains('.') || !l.families.contains(&family.to_lowercase()) {
+                let listed = lt.contains('.') && l.families.contains(&family.to_lowercase());
+                if !listed && !l.in_map("log_type", lt) {
                     out.push((
                         "LogTypes",
                         format!("log type `{lt}` is not a Panther log type family ruledex knows (`AWS.CloudTrail`, `Custom.*`...)"),
