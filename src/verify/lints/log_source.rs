@@ -50,22 +50,41 @@ struct Lists {
     services: HashSet<String>,
     tables: HashSet<String>,
     families: HashSet<String>,
-    /// Patterns of the canonical data-source map, by key (`table`, `log_type`, `product`...).
-    map: Vec<(String, Glob)>,
+    /// The canonical data-source map's match alternatives: each a list of positive
+    /// `KEY = A | B` conditions (key lower-cased).
+    map: Vec<Vec<(String, Vec<Glob>)>>,
 }
 
 impl Lists {
+    /// Some alternative of the map names `value` under `key`.
     fn in_map(&self, key: &str, value: &str) -> bool {
+        self.in_map_with(key, value, None)
+    }
+
+    /// As `in_map`, and when `with = (key2, value2)` is given, the same alternative's
+    /// `key2` condition (if it has one) matches `value2`: a service of its product.
+    fn in_map_with(&self, key: &str, value: &str, with: Option<(&str, &str)>) -> bool {
         let v = value.to_lowercase();
-        self.map.iter().any(|(k, g)| k == key && g.matches(&v))
+        self.map.iter().any(|alt| {
+            let hit = |k: &str, v: &str| {
+                alt.iter()
+                    .filter(|(ck, _)| ck == k)
+                    .map(|(_, gs)| gs.iter().any(|g| g.matches(v)))
+                    .reduce(|a, b| a && b)
+            };
+            hit(key, &v) == Some(true)
+                && with.is_none_or(|(k2, v2)| hit(k2, &v2.to_lowercase()) != Some(false))
+        })
     }
 }
 
-/// The positive `KEY = A | B` patterns of the canonical data-source map's match strings.
-fn map_patterns() -> Vec<(String, Glob)> {
+/// The positive `KEY = A | B` conditions of each alternative of the canonical data-source
+/// map's match strings.
+fn map_patterns() -> Vec<Vec<(String, Vec<Glob>)>> {
     let mut out = Vec::new();
     for src in datasources::table().sources() {
         for alt in &src.written {
+            let mut conds = Vec::new();
             for cond in alt.split('&') {
                 let Some((key, pats)) = cond.split_once('=') else {
                     continue;
@@ -74,10 +93,15 @@ fn map_patterns() -> Vec<(String, Glob)> {
                 if key.ends_with('!') {
                     continue;
                 }
-                for p in pats.split('|').map(str::trim).filter(|p| !p.is_empty()) {
-                    out.push((key.to_lowercase(), Glob::new(p)));
-                }
+                let globs = pats
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(Glob::new)
+                    .collect();
+                conds.push((key.to_lowercase(), globs));
             }
+            out.push(conds);
         }
     }
     out
@@ -128,7 +152,7 @@ pub fn unknown(rule: &Rule) -> Vec<(&'static str, String)> {
                 let with = format!("{}/{s}", product.unwrap_or("").to_lowercase());
                 if !l.services.contains(&with)
                     && !l.services.contains(&format!("/{s}"))
-                    && !l.in_map("service", &s)
+                    && !l.in_map_with("service", &s, Some(("product", product.unwrap_or(""))))
                 {
                     out.push((
                         "service",
