@@ -66,7 +66,7 @@ fn lint_rule(rule: &Rule, root: &Root, out: &mut Vec<Diagnostic>) {
                         continue;
                     }
                     seen.push(f.span.clone());
-                    let (where_file, line) = locate(rule, root, pat, &f.span);
+                    let (where_file, line) = locate(rule, |p| root.display(p), pat, &f.span);
                     push(
                         Check::RegexBacktracking,
                         where_file.as_deref().unwrap_or(&file),
@@ -145,11 +145,20 @@ fn lint_rule(rule: &Rule, root: &Root, out: &mut Vec<Diagnostic>) {
 
 /// The file and line where a regex is written: the rule file, else a companion (a Panther
 /// rule's Python). The whole pattern is looked for first, then the flagged fragment (its
-/// last occurrence: descriptions, which may quote it, come before the logic), each as is
-/// and with backslashes doubled (YAML double quotes, SPL and Python strings). The rule's
-/// line when not found.
-fn locate(rule: &Rule, root: &Root, pattern: &str, span: &str) -> (Option<String>, usize) {
-    let variants = |s: &str| [s.to_string(), s.replace('\\', "\\\\")];
+/// last occurrence: descriptions, which may quote it, come before the logic), each as is,
+/// with `"` escaped, and with backslashes doubled (YAML double quotes, SPL and Python
+/// strings). The rule's line when not found.
+fn locate(
+    rule: &Rule,
+    display: impl Fn(&str) -> String,
+    pattern: &str,
+    span: &str,
+) -> (Option<String>, usize) {
+    let variants = |s: &str| {
+        let doubled = s.replace('\\', "\\\\");
+        let quoted = |x: &str| x.replace('"', "\\\"");
+        [s.to_string(), quoted(s), quoted(&doubled), doubled]
+    };
     let find = |text: &str| {
         let whole = pattern.trim_start_matches("(?i)");
         variants(whole)
@@ -166,8 +175,53 @@ fn locate(rule: &Rule, root: &Root, pattern: &str, span: &str) -> (Option<String
     }
     for (path, text, _) in &rule.companions {
         if let Some(l) = find(text) {
-            return (Some(root.display(path)), l);
+            return (Some(display(path)), l);
         }
     }
     (None, rule.source.line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SourceLocation;
+
+    fn rule(raw: &str) -> Rule {
+        let mut r = Rule::new(
+            Vendor::Panther,
+            "x",
+            SourceLocation {
+                root: 0,
+                path: "rules/x.yml".into(),
+                line: 1,
+            },
+        );
+        r.raw = raw.into();
+        r
+    }
+
+    #[test]
+    fn regex_findings_point_at_the_pattern() {
+        // The description quotes the fragment; the logic holds the whole pattern.
+        let r = rule("description: avoid (a+)+\nsearch: 'x | regex f=\"^(a+)+\\\\d$\"'\n");
+        assert_eq!(locate(&r, str::to_string, "^(a+)+\\d$", "(a+)+"), (None, 2));
+        // Only the fragment is written (the pattern was rebuilt): its last occurrence.
+        assert_eq!(
+            locate(&r, str::to_string, "(?i)zz(a+)+", "(a+)+"),
+            (None, 2)
+        );
+        // In a companion (a Panther rule's Python).
+        let mut r = rule("RuleID: x\n");
+        r.companions.push((
+            "rules/x.py".into(),
+            "import re\n\ndef rule(e):\n    return re.search(r\"(\\w+\\s?)+$\", e.get(\"a\"))\n"
+                .into(),
+            "python".into(),
+        ));
+        assert_eq!(
+            locate(&r, |p| format!("root/{p}"), "(\\w+\\s?)+$", "(\\w+\\s?)+"),
+            (Some("root/rules/x.py".into()), 4)
+        );
+        assert_eq!(locate(&r, str::to_string, "nowhere", "(b+)+"), (None, 1));
+    }
 }
