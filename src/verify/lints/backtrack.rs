@@ -13,8 +13,10 @@
 //!   `(a|a)*`, or one branch a single character class and another made only of characters
 //!   of that class: `(\w|\d)+`, `(a|aa)*`, `(.|\s)*`.
 //!
-//! `.*foo.*` (no repetition around a repetition) and `(\w+\.)+` (the `.` separates the
-//! iterations) are not flagged.
+//! Only a repetition followed by something that can fail is flagged (`(a+)+$`, `(a+)+b`):
+//! at the end of an unanchored search the first way to match succeeds. `.*foo.*` (no
+//! repetition around a repetition) and `(\w+\.)+x` (the `.` separates the iterations) are
+//! not flagged.
 
 use regex_syntax::ast::{self, Ast, RepetitionKind, RepetitionRange};
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
@@ -44,7 +46,7 @@ pub fn analyse(pattern: &str, case_insensitive: bool) -> Vec<Finding> {
         insensitive,
     };
     let mut out = Vec::new();
-    cx.walk(&ast, &mut out);
+    cx.walk(&ast, false, &mut out);
     out.dedup();
     out
 }
@@ -61,10 +63,13 @@ impl Cx<'_> {
             .unwrap_or("")
     }
 
-    fn walk(&self, a: &Ast, out: &mut Vec<Finding>) {
+    /// `tail`: something after `a` in the pattern can fail, so a backtracking engine that
+    /// reaches it without a match goes back and tries every other way to match `a`. With no
+    /// such tail (`(a+)+` at the end of a search) the first way succeeds and nothing blows up.
+    fn walk(&self, a: &Ast, tail: bool, out: &mut Vec<Finding>) {
         match a {
             Ast::Repetition(r) => {
-                if outer_large(&r.op.kind) {
+                if tail && outer_large(&r.op.kind) {
                     if let Some(reason) = self.ambiguous(&r.ast) {
                         out.push(Finding {
                             span: self.text(&r.span).to_string(),
@@ -74,11 +79,17 @@ impl Cx<'_> {
                         return;
                     }
                 }
-                self.walk(&r.ast, out);
+                let more = min_of(&r.op.kind) >= 2 && can_fail(&r.ast);
+                self.walk(&r.ast, tail || more, out);
             }
-            Ast::Group(g) => self.walk(&g.ast, out),
-            Ast::Alternation(x) => x.asts.iter().for_each(|a| self.walk(a, out)),
-            Ast::Concat(x) => x.asts.iter().for_each(|a| self.walk(a, out)),
+            Ast::Group(g) => self.walk(&g.ast, tail, out),
+            Ast::Alternation(x) => x.asts.iter().for_each(|a| self.walk(a, tail, out)),
+            Ast::Concat(x) => {
+                for (i, item) in x.asts.iter().enumerate() {
+                    let t = tail || x.asts[i + 1..].iter().any(can_fail);
+                    self.walk(item, t, out);
+                }
+            }
             _ => {}
         }
     }
@@ -238,6 +249,18 @@ fn flatten(a: &Ast) -> Vec<&Ast> {
     }
 }
 
+/// `a` can fail to match where it is tried (an assertion can; an optional part cannot).
+fn can_fail(a: &Ast) -> bool {
+    match a {
+        Ast::Empty(_) | Ast::Flags(_) => false,
+        Ast::Repetition(r) => min_of(&r.op.kind) > 0 && can_fail(&r.ast),
+        Ast::Group(g) => can_fail(&g.ast),
+        Ast::Concat(c) => c.asts.iter().any(can_fail),
+        Ast::Alternation(x) => x.asts.iter().all(can_fail),
+        _ => true,
+    }
+}
+
 fn nullable(a: &Ast) -> bool {
     match a {
         Ast::Empty(_) | Ast::Flags(_) | Ast::Assertion(_) => true,
@@ -286,18 +309,20 @@ mod tests {
     #[test]
     fn nested_quantifiers_are_flagged() {
         for p in [
-            "(a+)+",
-            "(a*)*",
+            "(a+)+$",
+            "(a*)*b",
             "^(a+)+$",
-            "(.*)*",
+            "(.*)*x",
             "(\\w+\\s?)+$",
             "(.+\\.)+com",
             "(\\w+\\d+)+x",
             "(?:[a-z]+\\d*)+@",
-            "((ab)+)+",
-            "(a+|b)+",
+            "((ab)+)+$",
+            "(a+|b)+c",
             "^(.*?,){11}P",
             "foo(?i:(x+)+)bar",
+            "(?:(a+)+)\\b",
+            "((a+)+){2,}",
         ] {
             assert!(flagged(p), "{p} should be flagged");
         }
@@ -306,13 +331,31 @@ mod tests {
     #[test]
     fn overlapping_alternatives_are_flagged() {
         for p in [
-            "(a|a)*",
-            "(\\w|\\d)+",
+            "(a|a)*$",
+            "(\\w|\\d)+;",
             "(a|aa)*b",
             "(.|\\s)*x",
-            "(\\\\.|[^\"])*",
+            "(\\\\.|[^\"])*\"",
         ] {
             assert!(flagged(p), "{p} should be flagged");
+        }
+    }
+
+    #[test]
+    fn nothing_after_the_repetition_is_not_flagged() {
+        for p in [
+            "(a+)+",
+            "x(.*)*",
+            "(a|a)*",
+            "(a+)+.*",
+            "(a+)+(b|)",
+            "((a+)+)?",
+        ] {
+            assert!(
+                !flagged(p),
+                "{p} should not be flagged: {:?}",
+                analyse(p, false)
+            );
         }
     }
 
@@ -343,8 +386,8 @@ mod tests {
 
     #[test]
     fn case_insensitivity_widens_overlaps() {
-        assert!(!flagged("(a|A{2})*"));
-        assert!(!analyse("(a|A{2})*", true).is_empty());
+        assert!(!flagged("(a|A{2})*$"));
+        assert!(!analyse("(a|A{2})*$", true).is_empty());
     }
 
     #[test]
