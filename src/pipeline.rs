@@ -78,6 +78,10 @@ pub fn run(specs: &[RootSpec], progress: &dyn Progress) -> Result<Build, String>
     let attack =
         crate::verify::attack_lint::lint(&rules, |r| roots[r.source.root].display(&r.source.path));
     build.diagnostics.extend(attack);
+    // Cross-vendor lints: backtracking regexes, log sources, naming, Sentinel schedules.
+    build
+        .diagnostics
+        .extend(crate::verify::lints::lint(&rules, &build.roots));
     rules
         .par_iter_mut()
         .for_each(crate::verify::attack_lint::resolve_rule);

@@ -78,6 +78,11 @@ checks! {
     UnresolvedFunction => ("unresolved_function", Note, "sentinel,defender_xdr", "A KQL query calls a stored function or parser (ASIM...) whose definition is not in the root, so the tables it reads are unknown."),
     PantherPythonMissing => ("panther_python_missing", Warning, "panther", "A Panther rule's `Filename` names a Python file that is not beside it; the YAML is indexed without its logic."),
     ReferenceRow => ("reference_row", Warning, "sentinel,defender_xdr", "A row of a Solutions Analyzer reference CSV that cannot be read (wrong number of fields, no name); the rest of the file loads."),
+    RegexBacktracking => ("regex_backtracking", Warning, "sigma,splunk,panther", "A regex repeats a part that can itself repeat over the same characters (`(a+)+`, `(\\w+\\s?)+`, `(a|a)*`): the vendor's backtracking engine (Splunk PCRE, Python `re` for Panther, PCRE/Java/Python Sigma backends) can take exponential time. KQL and YARA-L (RE2) and Elastic (Lucene automata) do not backtrack and are not checked."),
+    UnknownLogSource => ("unknown_log_source", Note, "sigma,sentinel,defender_xdr,panther", "A Sigma logsource product, category or service outside the Sigma taxonomy, a KQL table that is neither a known Sentinel / Defender XDR table nor a custom `_CL` table, or a Panther log type of an unknown family (lists in `data/log_sources.toml`, plus what `data/datasources.toml` names)."),
+    SigmaFilename => ("sigma_filename", Warning, "sigma", "A Sigma file name outside SigmaHQ's convention: 10 to 90 characters of `[a-z0-9_]` with an `_`, `.yml`, and the prefix of its log source (`proc_creation_win_`, `win_security_`...)."),
+    SentinelQueryPeriod => ("sentinel_query_period", Warning, "sentinel", "A scheduled Sentinel rule whose `queryPeriod` is shorter than its `queryFrequency` (events between runs are never searched), or either outside 5 minutes to 14 days."),
+    EscuNaming => ("escu_naming", Warning, "splunk", "An ESCU detection whose file name is not its `name` lower-cased with space, `-`, `.` and `/` turned into `_`, or whose name is longer than contentctl's 67 characters."),
 }
 
 #[cfg(test)]

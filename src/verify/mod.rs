@@ -3,6 +3,7 @@
 pub mod attack_lint;
 pub mod baseline;
 pub mod checks;
+pub mod lints;
 pub mod matcher;
 pub mod policy;
 pub mod report;
