@@ -156,7 +156,6 @@ fn render(text: &str, mut marks: Vec<(usize, usize, Class)>) -> Vec<String> {
     let mut out = Vec::new();
     let mut line = String::with_capacity(96);
     let mut pos = 0;
-    let mut next = clean.iter();
     // Plain text up to `end`, then the marked range, splitting both at newlines.
     let emit = |line: &mut String, out: &mut Vec<String>, seg: &str, class: Option<Class>| {
         let mut first = true;
@@ -180,7 +179,7 @@ fn render(text: &str, mut marks: Vec<(usize, usize, Class)>) -> Vec<String> {
             }
         }
     };
-    while let Some(&(a, b, c)) = next.next() {
+    for &(a, b, c) in &clean {
         emit(&mut line, &mut out, &text[pos..a], None);
         emit(&mut line, &mut out, &text[a..b], Some(c));
         pos = b;

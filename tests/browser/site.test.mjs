@@ -222,8 +222,10 @@ try {
   }
   figures.rule = found.rule.replace(origin, "");
   await shot("rule");
+  await page.locator("#raw pre").first().screenshot({ path: path.join(OUT, "rule-file.png") });
   await page.emulateMedia({ colorScheme: "dark" });
   await shot("rule-dark");
+  await page.locator("#raw pre").first().screenshot({ path: path.join(OUT, "rule-file-dark.png") });
   await page.emulateMedia({ colorScheme: "light" });
   check((await page.locator("#raw pre.code [class^=hl-]").count()) > 0, "the rule file is highlighted");
   await axe("rule");

@@ -213,7 +213,6 @@ fn yaml_value(text: &str, mut j: usize, end: usize, lang: Option<&str>, s: &mut 
                     e += 1;
                 }
                 let word = text[j..e].trim_end();
-                let mut e = e;
                 let we = j + word.len();
                 if flow && b.get(e) == Some(&b':') {
                     s.mark(j, we, Class::Key);
