@@ -79,7 +79,7 @@ pub struct Code<'a> {
     pub text: &'a str,
     /// HTML: the lines, escaped and highlighted (`highlight::lines`), numbered by the
     /// stylesheet, anchored `L<n>` for the raw rule.
-    pub lines: Vec<String>,
+    pub lines_html: Vec<String>,
     /// Markdown: the text with line numbers, and a fence longer than any in it.
     pub numbered: String,
     pub fence: String,
@@ -115,6 +115,8 @@ pub struct TestRow<'a> {
     pub outcome: &'static str,
     pub detail: &'a str,
     pub events: Vec<String>,
+    /// HTML: the events, escaped and highlighted as JSON.
+    pub events_html: Vec<String>,
     pub fence: String,
     pub location: Option<String>,
 }
@@ -181,7 +183,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
         &r.raw,
         query_hint,
     );
-    let raw_lines = raw.lines.len().max(r.raw.lines().count());
+    let raw_lines = raw.lines_html.len().max(r.raw.lines().count());
     let condition_text = r.detection.as_ref().map(|d| condition::condition(&d.expr));
     RulePage {
         base: s.base(&links, display_title(r), &page),
@@ -300,12 +302,12 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             .map(|(t, res)| {
                 let events: Vec<String> = t.events.iter().map(event_text).collect();
                 let fence = markdown::fence(&events.join("\n"));
-                let events = match fmt {
+                let events_html = match fmt {
                     Fmt::Html => events
                         .iter()
                         .map(|e| highlight::lines(e, "json", None).join("\n"))
                         .collect(),
-                    Fmt::Md => events,
+                    Fmt::Md => Vec::new(),
                 };
                 TestRow {
                     name: &t.name,
@@ -322,6 +324,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                     },
                     detail: &res.detail,
                     events,
+                    events_html,
                     fence,
                     location: t.location.as_ref().map(|l| {
                         let p = s.build.roots[l.root].display(&l.path);
@@ -490,7 +493,7 @@ fn code<'a>(
     embedded: Option<&str>,
 ) -> Code<'a> {
     let trimmed = text.strip_suffix('\n').unwrap_or(text);
-    let (lines, numbered, fence) = match fmt {
+    let (lines_html, numbered, fence) = match fmt {
         Fmt::Html => (
             highlight::lines(text, hint, embedded),
             String::new(),
@@ -512,7 +515,7 @@ fn code<'a>(
         hint,
         label,
         text,
-        lines,
+        lines_html,
         numbered,
         fence,
     }

@@ -10,11 +10,13 @@ fn is_query_key(key: &str) -> bool {
 
 fn is_num(w: &str) -> bool {
     let w = w.strip_prefix(['-', '+']).unwrap_or(w);
+    let radix = w.starts_with("0x") || w.starts_with("0o") || w.starts_with("0b");
     let mut digits = false;
     for c in w.chars() {
         match c {
             '0'..='9' => digits = true,
-            '.' | '_' | 'e' | 'E' | 'x' | 'o' | 'b' | 'a'..='f' | 'A'..='F' | '-' | '+' | ':' => {}
+            '.' | '_' | '-' | '+' | ':' | 'e' | 'E' => {}
+            'a'..='f' | 'A'..='F' | 'x' | 'o' if radix => {}
             _ => return false,
         }
     }

@@ -76,6 +76,13 @@ fn yaml_keys_strings_comments_and_block_scalars() {
     assert!(marked(&l, "hl-s").contains(&"&#39;it&#39;&#39;s&#39;".to_string()));
     assert_eq!(marked(&l, "hl-n"), ["3"]);
     assert_eq!(marked(&l, "hl-l"), ["true"]);
+    // Ids are text, numbers in any radix are numbers.
+    let l = check_roundtrip(
+        "id: 3b6ab547-8ec2-4991\nn: [0x1F, 1.5e3, 2019-01-16]\n",
+        "yaml",
+        None,
+    );
+    assert_eq!(marked(&l, "hl-n"), ["0x1F", "1.5e3", "2019-01-16"]);
 }
 
 #[test]
