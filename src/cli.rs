@@ -125,6 +125,9 @@ fn run(cli: Cli) -> Result<i32, String> {
             let config = site_config(&paths)?;
             let progress = Bars::new(quiet);
             let mut build = pipeline::run(&config.roots, &progress)?;
+            if let Some(dir) = &config.reference {
+                build.add_reference(dir)?;
+            }
             build.apply_policy(&config.checks);
             let written = crate::render::site(&build, &config, &output)?;
             let report = Report::new(&build);
@@ -167,6 +170,9 @@ fn run(cli: Cli) -> Result<i32, String> {
             let config = site_config(&paths)?;
             let progress = Bars::new(quiet || format != Format::Text);
             let mut build = pipeline::run(&config.roots, &progress)?;
+            if let Some(dir) = &config.reference {
+                build.add_reference(dir)?;
+            }
             build.apply_policy(&config.checks);
             let mut scope = Scope {
                 only_failures,

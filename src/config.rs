@@ -17,6 +17,8 @@ pub struct Config {
     pub site_dir: PathBuf,
     /// `[[checks]]`: check levels per path glob, in order.
     pub checks: Vec<CheckRule>,
+    /// `reference`: a folder of Microsoft Solutions Analyzer CSVs (table facts, solutions).
+    pub reference: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -27,6 +29,7 @@ impl Default for Config {
             roots: Vec::new(),
             site_dir: PathBuf::from("."),
             checks: Vec::new(),
+            reference: None,
         }
     }
 }
@@ -40,6 +43,7 @@ struct RawConfig {
     roots: Vec<RawRoot>,
     #[serde(default)]
     checks: Vec<RawCheck>,
+    reference: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +105,9 @@ pub fn parse(text: &str, dir: &Path) -> Result<Config, String> {
         base_url: raw.base_url.unwrap_or(d.base_url),
         roots,
         site_dir: dir.to_path_buf(),
+        reference: raw
+            .reference
+            .map(|p| if p.is_absolute() { p } else { dir.join(p) }),
         checks: raw
             .checks
             .iter()

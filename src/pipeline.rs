@@ -25,6 +25,11 @@ pub struct Build {
     pub failed_files: BTreeMap<Vendor, usize>,
     /// Files no format claimed (support files, docs, unknown).
     pub unclaimed_files: usize,
+    /// Microsoft's Solutions Analyzer reference (table facts, solution ↔ connector ↔ table
+    /// map, parsers), from folders of the roots or the one `ruledex.toml` names.
+    pub reference: crate::catalog::reference::Reference,
+    /// Solutions, connectors and parsers of the Sentinel / Defender XDR roots, merged.
+    pub sentinel: crate::formats::sentinel::RootInfo,
 }
 
 /// Progress callbacks for long work (the CLI draws bars; tests pass `&()`).
@@ -61,6 +66,10 @@ pub fn run(specs: &[RootSpec], progress: &dyn Progress) -> Result<Build, String>
         build.diagnostics.extend(loaded.diagnostics);
     }
     progress.finish();
+    let (reference, diags) = crate::catalog::reference::Reference::from_roots(&build.roots);
+    build.reference = reference;
+    build.diagnostics.extend(diags);
+    build.sentinel = sentinel_info(&build.roots, &rules);
     build
         .diagnostics
         .extend(duplicate_ids(&rules, &build.roots));
@@ -162,6 +171,27 @@ fn load_root(root: &Root) -> (Loaded, LoadStats) {
     (all, stats)
 }
 
+/// The solutions, connectors and parsers of the roots that hold Sentinel or Defender XDR
+/// rules, merged (the first root defining a name wins).
+fn sentinel_info(roots: &[Root], rules: &[Rule]) -> crate::formats::sentinel::RootInfo {
+    use std::collections::BTreeSet;
+    let wanted: BTreeSet<usize> = rules
+        .iter()
+        .filter(|r| matches!(r.vendor, Vendor::Sentinel | Vendor::DefenderXdr))
+        .map(|r| r.source.root)
+        .collect();
+    let infos: Vec<_> = roots
+        .par_iter()
+        .filter(|r| wanted.contains(&r.index))
+        .map(crate::formats::sentinel::RootInfo::read)
+        .collect();
+    let mut out = crate::formats::sentinel::RootInfo::default();
+    for info in infos {
+        out.merge(info);
+    }
+    out
+}
+
 /// Two rules of one vendor with the same native id.
 fn duplicate_ids(rules: &[Rule], roots: &[Root]) -> Vec<Diagnostic> {
     let mut seen: BTreeMap<(Vendor, &str), Vec<&Rule>> = BTreeMap::new();
@@ -202,6 +232,14 @@ impl Build {
             }
         }
         d.file.clone()
+    }
+
+    /// Adds the reference folder `ruledex.toml` names (its row diagnostics included).
+    pub fn add_reference(&mut self, dir: &std::path::Path) -> Result<(), String> {
+        let mut diags = Vec::new();
+        self.reference.add_dir(dir, &mut diags)?;
+        self.diagnostics.extend(diags);
+        Ok(())
     }
 
     /// Applies the `[[checks]]` policy of `ruledex.toml` to the diagnostics.

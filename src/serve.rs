@@ -88,7 +88,13 @@ fn watched(config: &Config) -> Vec<PathBuf> {
 }
 
 fn rebuild(config: &Config, out: &Path, state: &Mutex<State>, progress: &dyn Progress) {
-    let errors = match pipeline::run(&config.roots, progress) {
+    let built = pipeline::run(&config.roots, progress).and_then(|mut b| {
+        if let Some(dir) = &config.reference {
+            b.add_reference(dir)?;
+        }
+        Ok(b)
+    });
+    let errors = match built {
         Ok(mut build) => {
             build.apply_policy(&config.checks);
             let mut errors: Vec<String> = build

@@ -327,6 +327,7 @@ fn fixture() -> (Build, Config) {
         files,
         failed_files: BTreeMap::new(),
         unclaimed_files: 1,
+        ..Build::default()
     };
     let config = Config {
         title: "Fixture <Catalog>".into(),

@@ -4,6 +4,7 @@
 pub mod datasources;
 pub mod indicators;
 pub mod overlap;
+pub mod reference;
 pub mod shared_indicators;
 
 pub use indicators::Indicator;

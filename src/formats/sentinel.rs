@@ -8,7 +8,7 @@
 //! Around the rules the root is read once ([`meta::RootInfo`]): solution metadata, data
 //! connector definitions (their titles and publishers) and parser functions, which the KQL
 //! front end resolves to tables. Facets: `solution` (folder), `connector` (connector id),
-//! `table` (from the KQL), `rule_type` (Scheduled, NRT, Hunting query...), tags, author.
+//! `table` (from the KQL), `parser` (functions the KQL calls), `rule_type` (Scheduled, NRT, Hunting query...), tags, author.
 //! Mock events a solution ships under `Mock Data/` for a rule become its positive tests.
 
 pub mod meta;
@@ -110,6 +110,14 @@ pub(crate) fn apply_kql(
         } else if a.errors.is_empty() {
             rule.metadata.push((DATA_KEY.into(), OWN_DATA.into()));
         }
+    }
+    for f in &a.functions {
+        // The spelling of the definition when the root has one.
+        let name = info
+            .functions
+            .get(f)
+            .map_or(f.as_str(), |d| d.name.as_str());
+        rule.facet(FacetKind::Parser, name);
     }
     if !a.functions.is_empty() {
         rule.metadata

@@ -132,10 +132,12 @@ pub enum FacetKind {
     MlJob,
     /// Derived by the catalog from `data/datasources.toml` (one name across vendors).
     CanonicalSource,
+    /// A stored KQL function / parser a query calls (Sentinel, Defender XDR).
+    Parser,
 }
 
 impl FacetKind {
-    pub const ALL: [FacetKind; 27] = [
+    pub const ALL: [FacetKind; 28] = [
         FacetKind::Vendor,
         FacetKind::Technique,
         FacetKind::Tactic,
@@ -163,6 +165,7 @@ impl FacetKind {
         FacetKind::ReferenceList,
         FacetKind::MlJob,
         FacetKind::CanonicalSource,
+        FacetKind::Parser,
     ];
     /// URL segment and export key.
     pub fn key(self) -> &'static str {
@@ -194,6 +197,7 @@ impl FacetKind {
             FacetKind::ReferenceList => "reference-lists",
             FacetKind::MlJob => "ml-jobs",
             FacetKind::CanonicalSource => "sources",
+            FacetKind::Parser => "parsers",
         }
     }
     /// Singular label shown in tables.
@@ -226,6 +230,7 @@ impl FacetKind {
             FacetKind::ReferenceList => "Reference list",
             FacetKind::MlJob => "Machine-learning job",
             FacetKind::CanonicalSource => "Data source (canonical)",
+            FacetKind::Parser => "Parser",
         }
     }
     pub fn plural(self) -> &'static str {
@@ -257,6 +262,7 @@ impl FacetKind {
             FacetKind::ReferenceList => "Reference lists",
             FacetKind::MlJob => "Machine-learning jobs",
             FacetKind::CanonicalSource => "Data sources (canonical)",
+            FacetKind::Parser => "Parsers",
         }
     }
 }

@@ -19,6 +19,7 @@ pub const STATIC: &[(&str, &[u8])] = &[
         "highlight.css",
         include_bytes!("../../static/highlight.css"),
     ),
+    ("sort.js", include_bytes!("../../static/sort.js")),
 ];
 
 /// (file name, text) of the built-in content pages; the first one is the "About" page.

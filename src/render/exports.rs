@@ -133,7 +133,10 @@ pub fn csv_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn csv_doc(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>, String> {
+pub(crate) fn csv_doc(
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header).map_err(|e| e.to_string())?;
     for row in rows {

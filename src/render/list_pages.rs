@@ -49,6 +49,8 @@ pub struct FacetValueRow {
     pub link: Link,
     pub total: usize,
     pub per_vendor: Vec<usize>,
+    /// Values of `FacetIndexPage::columns` (reference facts of tables, connectors...).
+    pub extra: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -59,6 +61,10 @@ pub struct FacetIndexPage {
     pub label: &'static str,
     pub vendors: Vec<&'static str>,
     pub values: Vec<FacetValueRow>,
+    /// Extra columns after the value (`reference_pages::index_columns`).
+    pub columns: Vec<&'static str>,
+    /// A sentence with reference counts for the header.
+    pub summary: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +87,8 @@ pub struct FacetPage<'a> {
     pub info: Vec<MetaRow>,
     pub total: usize,
     pub groups: Vec<Group<'a>>,
+    /// Microsoft's facts and same-source rules (tables, connectors, solutions, parsers).
+    pub reference: Option<super::reference_pages::RefView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -211,6 +219,7 @@ pub fn home<'a>(s: &Shared<'a>, fmt: Fmt) -> HomePage<'a> {
             .collect(),
         exports: super::exports::FILES
             .iter()
+            .chain(super::table_exports::FILES)
             .map(|f| Link::to(f.to_string(), links.out(&format!("exports/{f}"))))
             .collect(),
         pages: s
@@ -249,8 +258,11 @@ pub fn facet_index(s: &Shared, fmt: Fmt, kind: FacetKind) -> FacetIndexPage {
                 link: s.facet_link(&links, kind, value),
                 total: rules.len(),
                 per_vendor: per_vendor(s, rules),
+                extra: super::reference_pages::index_cells(s, kind, value),
             })
             .collect(),
+        columns: super::reference_pages::index_columns(kind),
+        summary: super::reference_pages::index_summary(s, kind),
     }
 }
 
@@ -292,6 +304,7 @@ pub fn facet_value<'a>(s: &Shared<'a>, fmt: Fmt, kind: FacetKind, value: &'a str
         info: facet_info(s, &links, kind, value, rules),
         total: rules.len(),
         groups,
+        reference: super::reference_pages::view(s, &links, kind, value, rules),
     }
 }
 
@@ -390,7 +403,9 @@ fn facet_info(
                 ));
             }
         }
-        _ => {}
+        _ => out.extend(super::reference_pages::info_rows(
+            s, links, kind, value, rules,
+        )),
     }
     if s.vendors.len() > 1 && kind != FacetKind::Vendor {
         let counts = per_vendor(s, rules);

@@ -4,8 +4,11 @@
 //! - `rule_page`, `list_pages`: the view of each page kind (plain data, `Serialize`).
 //! - `templates`: tera templates (`templates/html`, `templates/md`), embedded, overridable.
 //! - `condition`: the condition IR as readable text; `markdown`: sanitised Markdown.
-//! - `exports`: `catalog.json`, `rules.csv`, `indicators.csv`; `assets`: static files and
+//! - `exports`: `catalog.json`, `rules.csv`, `indicators.csv` (`table_exports`: `tables.csv`,
+//!   `tables.json`); `assets`: static files and
 //!   content pages; `output`: the one place that writes files; `links`: a link checker.
+//! - `reference_pages`: Microsoft's table facts on table, connector, solution and parser
+//!   pages, their index columns, and the "Tables used" of Sentinel / Defender rule pages.
 //!
 //! Output layout (HTML at the top, the same pages as Markdown under `md/`):
 //! `index`, `rules/<vendor>/<slug>`, `<facet key>/index` and `<facet key>/<value slug>` for
@@ -23,8 +26,10 @@ pub mod list_pages;
 pub mod markdown;
 pub mod names;
 pub mod output;
+pub mod reference_pages;
 pub mod rule_page;
 pub mod search;
+pub mod table_exports;
 pub mod templates;
 
 pub use condition::condition;
@@ -178,6 +183,9 @@ pub fn site(build: &Build, config: &Config, out: &Path) -> Result<Written, Strin
         output.write("exports/rules.csv", &exports::rules_csv(&shared)?)?;
         output.write("exports/indicators.csv", &exports::indicators_csv(&shared)?)?;
         n += exports::FILES.len();
+        output.write("exports/tables.csv", &table_exports::tables_csv(&shared)?)?;
+        output.write("exports/tables.json", &table_exports::tables_json(&shared)?)?;
+        n += table_exports::FILES.len();
         for (name, bytes) in &statics {
             output.write(&format!("static/{name}"), bytes)?;
             n += 1;

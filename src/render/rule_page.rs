@@ -46,6 +46,8 @@ pub struct RulePage<'a> {
     pub diagnostics: Vec<DiagRow<'a>>,
     pub source: Source,
     pub related: Vec<RelatedRow<'a>>,
+    /// Sentinel / Defender XDR: the tables read, with Microsoft's ingestion facts.
+    pub tables_used: Vec<super::reference_pages::TableUse>,
 }
 
 #[derive(Serialize)]
@@ -371,6 +373,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                 }),
             })
             .collect(),
+        tables_used: super::reference_pages::tables_used(s, &links, r),
     }
 }
 

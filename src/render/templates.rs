@@ -27,6 +27,7 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "html" / "redirect.html",
     "html" / "content.html",
     "html" / "search.html",
+    "html" / "reference.html",
     "md" / "base.md",
     "md" / "macros.md",
     "md" / "index.md",
@@ -36,6 +37,7 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "md" / "stats.md",
     "md" / "redirect.md",
     "md" / "content.md",
+    "md" / "reference.md",
 ];
 
 /// HTML escaping for text and attribute values (tera's default also escapes `/`, which

@@ -77,6 +77,7 @@ checks! {
     YaralUnboundVariable => ("yaral_unbound_variable", Error, "chronicle", "A YARA-L match, outcome or condition variable (or a placeholder) that nothing in the rule binds."),
     UnresolvedFunction => ("unresolved_function", Note, "sentinel,defender_xdr", "A KQL query calls a stored function or parser (ASIM...) whose definition is not in the root, so the tables it reads are unknown."),
     PantherPythonMissing => ("panther_python_missing", Warning, "panther", "A Panther rule's `Filename` names a Python file that is not beside it; the YAML is indexed without its logic."),
+    ReferenceRow => ("reference_row", Warning, "sentinel,defender_xdr", "A row of a Solutions Analyzer reference CSV that cannot be read (wrong number of fields, no name); the rest of the file loads."),
 }
 
 #[cfg(test)]

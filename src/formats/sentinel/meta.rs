@@ -123,6 +123,20 @@ impl RootInfo {
         info
     }
 
+    /// Adds another root's definitions; names already known keep their first definition.
+    pub fn merge(&mut self, other: RootInfo) {
+        for (k, v) in other.solutions {
+            self.solutions.entry(k).or_insert(v);
+        }
+        for (k, v) in other.connectors {
+            self.connectors.entry(k).or_insert(v);
+        }
+        self.parsers.extend(other.parsers);
+        if self.functions.is_empty() {
+            self.functions = other.functions;
+        }
+    }
+
     /// `"Title (id), publisher P"` for a connector id, or the id when no definition is in
     /// the root.
     pub fn connector_label(&self, id: &str) -> String {

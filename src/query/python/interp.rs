@@ -38,6 +38,8 @@ const MAX_STEPS: usize = 400_000;
 const MAX_UNROLL: usize = 2_000;
 /// Iterations of unrolled loops over a whole rule (nested loops multiply).
 const MAX_UNROLLED: usize = 2_500;
+/// Ways a `try:` body may raise that are kept apart before the rest become opaque.
+const MAX_RAISES: usize = 64;
 
 pub struct Interp<'a> {
     ctx: &'a Context<'a>,
@@ -189,6 +191,18 @@ impl<'a> Interp<'a> {
         let Some(list) = raises.as_mut() else {
             return;
         };
+        // Each raise keeps the path that leads to it; past a count, one opaque entry
+        // stands for the rest (the try block may raise; we cannot say when).
+        if list.len() > MAX_RAISES {
+            return;
+        }
+        if list.len() == MAX_RAISES {
+            list.push(Expr::opaque(
+                "an exception on one of many paths",
+                "whether the try block raises",
+            ));
+            return;
+        }
         if self.loop_depth.get() > self.try_loops.get() {
             list.push(Expr::opaque(
                 "an exception inside a loop",

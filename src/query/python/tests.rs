@@ -523,3 +523,45 @@ fn hostile_rules_end_without_panicking() {
     ));
     let _ = verdict(&e, json!({}));
 }
+
+/// Values re-branched on in a loop double at each turn; the reader caps them instead of
+/// growing without bound (a real rule took 2.3 GB before the cap).
+#[test]
+fn values_that_branch_on_every_path_stay_bounded() {
+    let f = Fixture::new();
+    let turns = (0..40)
+        .map(|i| format!("    if event.get('k{i}') == v:\n        v = event.get('a{i}')\n    else:\n        v = event.get('b{i}')\n"))
+        .collect::<String>();
+    let e = f.expr(&format!(
+        "def rule(event):\n    v = event.get('start')\n{turns}    return v == 'x'\n"
+    ));
+    let mut too_many = false;
+    e.walk(&mut |n| {
+        if let Expr::Opaque { reason, .. } = n {
+            too_many |= reason == super::sym::TOO_MANY_PATHS;
+        }
+    });
+    assert!(too_many, "{e:?}");
+}
+
+/// A `try:` body with more ways to raise than the reader keeps: the rest become one
+/// opaque possibility, so the condition says "unknown" rather than guessing.
+#[test]
+fn many_ways_to_raise_become_one_opaque_entry() {
+    let f = Fixture::new();
+    let body = (0..100)
+        .map(|i| format!("        v{i} = event['k{i}']['x']\n"))
+        .collect::<String>();
+    let e = f.expr(&format!(
+        "def rule(event):\n    try:\n{body}    except Exception:\n        return False\n    return True\n"
+    ));
+    let mut capped = false;
+    e.walk(&mut |n| {
+        if let Expr::Opaque { text, .. } = n {
+            capped |= text == "an exception on one of many paths";
+        }
+    });
+    assert!(capped, "{e:?}");
+    // The first ways to raise are still exact.
+    is(&e, json!({"k1": {"x": 1}}), false);
+}

@@ -148,8 +148,58 @@ pub fn cond(c: Expr, a: Sym, b: Sym) -> Sym {
         None if raises(&a) => b,
         None if raises(&b) => a,
         None if same(&a, &b) => a,
-        None => Sym::Cond(Box::new(c), Box::new(a), Box::new(b)),
+        None => {
+            // Values that differ per path nest one condition per branch; code that keeps
+            // re-branching on such values doubles them (a loop over a `try:` in a
+            // helper), so past a size the value is opaque rather than exponential.
+            let mut budget = MAX_COND_NODES;
+            weigh_expr(&c, &mut budget);
+            weigh(&a, &mut budget);
+            weigh(&b, &mut budget);
+            if budget < 0 {
+                return Sym::Opaque {
+                    text: "a value that differs on too many paths".to_string(),
+                    reason: TOO_MANY_PATHS.to_string(),
+                };
+            }
+            Sym::Cond(Box::new(c), Box::new(a), Box::new(b))
+        }
     }
+}
+
+/// Why `cond` gives an opaque value: the value grew too large.
+pub const TOO_MANY_PATHS: &str = "the value differs on too many paths through the code";
+
+/// Largest conditional value (in IR nodes) `cond` builds.
+const MAX_COND_NODES: isize = 20_000;
+
+/// Subtracts the nodes of `s` from `budget`, stopping once it is spent.
+fn weigh(s: &Sym, budget: &mut isize) {
+    if *budget < 0 {
+        return;
+    }
+    match s {
+        Sym::Cond(c, a, b) => {
+            weigh_expr(c, budget);
+            weigh(a, budget);
+            weigh(b, budget);
+        }
+        Sym::Bool(e) | Sym::Match(e) => weigh_expr(e, budget),
+        Sym::Seq(items) => items.iter().for_each(|i| weigh(i, budget)),
+        Sym::Dict(items) => items.iter().for_each(|(_, v)| weigh(v, budget)),
+        Sym::Guarded(items) => items.iter().for_each(|(e, v)| {
+            weigh_expr(e, budget);
+            weigh(v, budget);
+        }),
+        _ => *budget -= 1,
+    }
+}
+
+fn weigh_expr(e: &Expr, budget: &mut isize) {
+    if *budget < 0 {
+        return;
+    }
+    e.walk(&mut |_| *budget -= 1);
 }
 
 pub(super) fn opaque_expr(text: &str, reason: &str) -> Expr {
