@@ -1,6 +1,7 @@
 // ruledex: small enhancements; every page works without this script.
 // - a filter box above tables marked `filterable` with more than 15 rows
 // - a copy button on code blocks
+// - "/" focuses the search box (the search page's, else the header's)
 (function () {
   "use strict";
   function filterBox(table) {
@@ -32,6 +33,7 @@
     b.type = "button";
     b.className = "copy";
     b.textContent = "Copy";
+    b.setAttribute("aria-label", "Copy this code");
     b.addEventListener("click", function () {
       navigator.clipboard.writeText(pre.innerText).then(function () {
         b.textContent = "Copied";
@@ -40,6 +42,18 @@
     });
     box.appendChild(b);
   }
+  function slashToSearch(e) {
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var box = document.getElementById("search-q") ||
+      document.querySelector("form.site-search input[name=q]");
+    if (!box) return;
+    e.preventDefault();
+    box.focus();
+    box.select();
+  }
+  document.addEventListener("keydown", slashToSearch);
   document.querySelectorAll("table.filterable").forEach(filterBox);
   document.querySelectorAll("pre.code, pre.condition").forEach(copyButton);
 })();

@@ -465,6 +465,9 @@ fn site_pages_links_escaping_determinism() {
         "00000000-0000-0000-0000-00000000dead</code> <small>(not in this catalog)",
         "verdict-pass\">pass</span>",
         "id=\"L1\"",
+        // The rule file is highlighted at build time (src/render/highlight.rs).
+        "id=\"L1\"><span class=\"hl-a\">title</span>: <span class=\"hl-s\">Command Shell",
+        "href=\"../../static/highlight.css\"",
         "Add-ins that shell out to approved scripts",
     ] {
         assert!(html.contains(needle), "office page lacks {needle}");
@@ -478,7 +481,8 @@ fn site_pages_links_escaping_determinism() {
     assert!(panther.contains("SEQUENCE by actor.id within 10m"));
     assert!(panther.contains("verdict-unsupported\">unsupported</span>"));
     assert!(html.contains("verdict-fail\">fail</span>"));
-    assert!(panther.contains("def rule(event):"));
+    assert!(panther
+        .contains("<span class=\"hl-k\">def</span> <span class=\"hl-f\">rule</span>(event):"));
     let redirect = page(&out, "id/sigma/etc-passwd.html");
     assert!(redirect.contains(&format!("url=../../{hostile}.html")));
 
@@ -490,6 +494,10 @@ fn site_pages_links_escaping_determinism() {
             || h.contains("&lt;script&gt;alert(&quot;raw&quot;)&lt;/script&gt;")
     );
     assert!(h.contains("UNPARSED (&lt;b&gt;unsupported&lt;/b&gt; pipe):"));
+    // The highlighted rule file keeps hostile text escaped inside its spans.
+    assert!(h.contains(
+        "<span class=\"hl-s\">&#39;&lt;script&gt;alert(&quot;raw&quot;)&lt;/script&gt;&#39;</span>"
+    ));
     assert!(h.contains("<a rel=\"noopener noreferrer nofollow\">click</a>"));
     let md = page(&out, &format!("md/{hostile}.md"));
     assert!(

@@ -15,6 +15,10 @@ pub const STATIC: &[(&str, &[u8])] = &[
     ("search.css", include_bytes!("../../static/search.css")),
     ("favicon.svg", include_bytes!("../../static/favicon.svg")),
     ("anchors.js", include_bytes!("../../static/anchors.js")),
+    (
+        "highlight.css",
+        include_bytes!("../../static/highlight.css"),
+    ),
     ("sort.js", include_bytes!("../../static/sort.js")),
 ];
 

@@ -20,6 +20,7 @@ pub mod assets;
 pub mod condition;
 pub mod context;
 pub mod exports;
+pub mod highlight;
 pub mod links;
 pub mod list_pages;
 pub mod markdown;

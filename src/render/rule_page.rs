@@ -4,6 +4,7 @@
 
 use super::condition;
 use super::context::{display_title, facet_label, paths, Base, Fmt, Link, Links, Shared};
+use super::highlight;
 use super::markdown;
 use super::names;
 use crate::model::{Expect, FacetKind, Rule};
@@ -78,8 +79,9 @@ pub struct Code<'a> {
     pub hint: &'a str,
     pub label: &'a str,
     pub text: &'a str,
-    /// HTML: the lines (numbered by the stylesheet, anchored `L<n>` for the raw rule).
-    pub lines: Vec<&'a str>,
+    /// HTML: the lines, escaped and highlighted (`highlight::lines`), numbered by the
+    /// stylesheet, anchored `L<n>` for the raw rule.
+    pub lines_html: Vec<String>,
     /// Markdown: the text with line numbers, and a fence longer than any in it.
     pub numbered: String,
     pub fence: String,
@@ -115,6 +117,8 @@ pub struct TestRow<'a> {
     pub outcome: &'static str,
     pub detail: &'a str,
     pub events: Vec<String>,
+    /// HTML: the events, escaped and highlighted as JSON.
+    pub events_html: Vec<String>,
     pub fence: String,
     pub location: Option<String>,
 }
@@ -172,8 +176,16 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             Outcome::Unsupported => 2,
         }] += 1;
     }
-    let raw = code(fmt, file.clone(), &r.raw_format, "Rule file", &r.raw);
-    let raw_lines = raw.lines.len().max(r.raw.lines().count());
+    let query_hint = r.query.as_ref().map(|q| q.language.code_hint());
+    let raw = code(
+        fmt,
+        file.clone(),
+        &r.raw_format,
+        "Rule file",
+        &r.raw,
+        query_hint,
+    );
+    let raw_lines = raw.lines_html.len().max(r.raw.lines().count());
     let condition_text = r.detection.as_ref().map(|d| condition::condition(&d.expr));
     RulePage {
         base: s.base(&links, display_title(r), &page),
@@ -245,6 +257,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                     q.language.code_hint(),
                     q.language.name(),
                     &q.text,
+                    None,
                 )
             }),
         indicators: cat.indicators[i]
@@ -291,6 +304,13 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             .map(|(t, res)| {
                 let events: Vec<String> = t.events.iter().map(event_text).collect();
                 let fence = markdown::fence(&events.join("\n"));
+                let events_html = match fmt {
+                    Fmt::Html => events
+                        .iter()
+                        .map(|e| highlight::lines(e, "json", None).join("\n"))
+                        .collect(),
+                    Fmt::Md => Vec::new(),
+                };
                 TestRow {
                     name: &t.name,
                     expect: match t.expect {
@@ -306,6 +326,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
                     },
                     detail: &res.detail,
                     events,
+                    events_html,
                     fence,
                     location: t.location.as_ref().map(|l| {
                         let p = s.build.roots[l.root].display(&l.path);
@@ -323,7 +344,9 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
         companions: r
             .companions
             .iter()
-            .map(|(path, text, hint)| code(fmt, root.display(path), hint, "Companion file", text))
+            .map(|(path, text, hint)| {
+                code(fmt, root.display(path), hint, "Companion file", text, None)
+            })
             .collect(),
         diagnostics: diagnostics(s, r, &file, raw_lines),
         source: Source {
@@ -462,10 +485,23 @@ fn diagnostics<'a>(s: &Shared<'a>, r: &Rule, file: &str, raw_lines: usize) -> Ve
     out
 }
 
-fn code<'a>(fmt: Fmt, path: String, hint: &'a str, label: &'a str, text: &'a str) -> Code<'a> {
+/// A code block; `embedded` is the language of a query held in the file (highlighted as
+/// that language where the file's scanner finds it).
+fn code<'a>(
+    fmt: Fmt,
+    path: String,
+    hint: &'a str,
+    label: &'a str,
+    text: &'a str,
+    embedded: Option<&str>,
+) -> Code<'a> {
     let trimmed = text.strip_suffix('\n').unwrap_or(text);
-    let (lines, numbered, fence) = match fmt {
-        Fmt::Html => (trimmed.split('\n').collect(), String::new(), String::new()),
+    let (lines_html, numbered, fence) = match fmt {
+        Fmt::Html => (
+            highlight::lines(text, hint, embedded),
+            String::new(),
+            String::new(),
+        ),
         Fmt::Md => {
             let n = trimmed.split('\n').count();
             let width = n.to_string().len();
@@ -482,7 +518,7 @@ fn code<'a>(fmt: Fmt, path: String, hint: &'a str, label: &'a str, text: &'a str
         hint,
         label,
         text,
-        lines,
+        lines_html,
         numbered,
         fence,
     }

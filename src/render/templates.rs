@@ -127,7 +127,8 @@ mod tests {
     #[test]
     fn built_in_templates_load_and_only_sanitised_html_is_marked_safe() {
         load(Path::new("/nonexistent")).unwrap();
-        // `| safe` is allowed only on `*_html` fields (sanitiser output) and on `html`.
+        // `| safe` is allowed only on `*_html` fields (sanitiser or highlighter output, both
+        // escape every byte of rule text) and on `html`.
         let re = regex::Regex::new(r"\{\{\s*([A-Za-z0-9_.]+)\s*\|\s*safe").unwrap();
         for (dir, name, text) in TEMPLATES {
             if *dir != "html" {

@@ -4,8 +4,12 @@
 # Skips (exit 0, with the reason) when chromium, Node.js or playwright-core cannot be
 # installed; fails on any page error, console error or broken request.
 #
-# Env: SITE_DIR=<built site> tests that site instead of building the sample one (the corpus
-# figures), with QUERY/QUERY2; BROWSER_ARTEFACTS=<dir> (default <target>/browser-artefacts).
+# Env: SITE_DIR=<built site> tests that site instead of building the sample one, with
+# QUERY/QUERY2/QUERIES; RULEDEX_BROWSER_CORPUS=1 builds the whole shared corpus
+# ($RULEDEX_CORPUS, else ../shared/corpus) and prints the search figures of several
+# queries (time to first result, bytes transferred; not run by CI: the build takes
+# minutes); BROWSER_ARTEFACTS=<dir> (default <target>/browser-artefacts, screenshots and
+# figures.json; <target>/browser-corpus-artefacts in corpus mode).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -29,12 +33,30 @@ fi
 command -v node >/dev/null 2>&1 || skip "node not found"
 command -v npm >/dev/null 2>&1 || skip "npm not found"
 command -v python3 >/dev/null 2>&1 || skip "python3 not found (serves the site)"
-if [ ! -d "$here/node_modules/playwright-core" ]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) ||
-    skip "cannot install playwright-core from the npm registry"
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/axe-core" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || true
 fi
+[ -d "$here/node_modules/playwright-core" ] || skip "cannot install playwright-core from the npm registry"
+[ -d "$here/node_modules/axe-core" ] ||
+  echo "note: axe-core could not be installed; the accessibility check is skipped" >&2
 
 site="${SITE_DIR:-}"
+if [ -z "$site" ] && [ "${RULEDEX_BROWSER_CORPUS:-}" = 1 ]; then
+  # The corpus figures: the whole shared corpus, and queries of several kinds.
+  corpus="${RULEDEX_CORPUS:-$repo/../shared/corpus}"
+  [ -d "$corpus" ] || { echo "RULEDEX_BROWSER_CORPUS=1 but no corpus at $corpus" >&2; exit 1; }
+  site="$target/browser-corpus-site"
+  vendors=()
+  for v in chronicle elastic panther sentinel sigma splunk; do
+    [ -d "$corpus/$v" ] && vendors+=("$corpus/$v")
+  done
+  echo "== building the whole corpus into $site"
+  (cd "$repo" && /usr/bin/time -f "corpus build: %e s wall, %U s user, %M KB max RSS" \
+    cargo run --release -q -- build -q -o "$site" "${vendors[@]}")
+  export QUERY="${QUERY:-powershell}" QUERY2="${QUERY2:-okta}"
+  export QUERIES="${QUERIES:-mimikatz,lsass memory,kerberoasting,aws cloudtrail,T1059.001,registry run key,base64}"
+  artefacts="${BROWSER_ARTEFACTS:-$target/browser-corpus-artefacts}"
+fi
 if [ -z "$site" ]; then
   site="$target/browser-site"
   echo "== building the sample site into $site"
