@@ -15,6 +15,7 @@ pub const STATIC: &[(&str, &[u8])] = &[
     ("search.css", include_bytes!("../../static/search.css")),
     ("favicon.svg", include_bytes!("../../static/favicon.svg")),
     ("anchors.js", include_bytes!("../../static/anchors.js")),
+    ("matrix.css", include_bytes!("../../static/matrix.css")),
 ];
 
 /// (file name, text) of the built-in content pages; the first one is the "About" page.

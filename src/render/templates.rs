@@ -27,6 +27,9 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "html" / "redirect.html",
     "html" / "content.html",
     "html" / "search.html",
+    "html" / "matrix.html",
+    "html" / "overlap.html",
+    "html" / "indicators.html",
     "md" / "base.md",
     "md" / "macros.md",
     "md" / "index.md",
@@ -36,6 +39,9 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "md" / "stats.md",
     "md" / "redirect.md",
     "md" / "content.md",
+    "md" / "matrix.md",
+    "md" / "overlap.md",
+    "md" / "indicators.md",
 ];
 
 /// HTML escaping for text and attribute values (tera's default also escapes `/`, which
