@@ -177,7 +177,12 @@ fn catalog_json_validates_against_its_schema() {
 #[test]
 fn cross_vendor_pages_are_linked_and_charts_are_static_svg() {
     let home = std::fs::read_to_string(site().join("index.html")).unwrap();
-    for p in ["matrix.html", "overlap.html", "indicators.html", "stats.html"] {
+    for p in [
+        "matrix.html",
+        "overlap.html",
+        "indicators.html",
+        "stats.html",
+    ] {
         assert!(home.contains(&format!("href=\"{p}\"")), "home lacks {p}");
         assert!(site().join(p).is_file());
         let md = p.replace(".html", ".md");
@@ -186,7 +191,9 @@ fn cross_vendor_pages_are_linked_and_charts_are_static_svg() {
     let stats = std::fs::read_to_string(site().join("stats.html")).unwrap();
     assert_eq!(stats.matches("<svg ").count(), 6, "six charts");
     assert_eq!(stats.matches(r#"role="img""#).count(), 6);
-    for id in ["vendors", "severity", "tactics", "sources", "verdicts", "parsed"] {
+    for id in [
+        "vendors", "severity", "tactics", "sources", "verdicts", "parsed",
+    ] {
         let svg = std::fs::read_to_string(site().join(format!("charts/{id}.svg"))).unwrap();
         assert!(svg.starts_with("<svg ") && svg.contains("<title"));
         assert!(!svg.contains("<script"));

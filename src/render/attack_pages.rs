@@ -171,7 +171,9 @@ pub fn matrix(s: &Shared, fmt: Fmt) -> MatrixPage {
                 .filter(|t| t.tactics.contains(&tac.id))
                 .map(|t| {
                     let mut c = cell(s, &links, t, &tac.id);
-                    c.subs = live_subs(t).map(|st| cell(s, &links, st, &tac.id)).collect();
+                    c.subs = live_subs(t)
+                        .map(|st| cell(s, &links, st, &tac.id))
+                        .collect();
                     c.covered_subs = c.subs.iter().filter(|x| x.total > 0).count();
                     c
                 })

@@ -151,7 +151,11 @@ pub struct ChartView {
     pub file: String,
 }
 
-pub fn views(s: &Shared, links: &super::context::Links, fmt: super::context::Fmt) -> Vec<ChartView> {
+pub fn views(
+    s: &Shared,
+    links: &super::context::Links,
+    fmt: super::context::Fmt,
+) -> Vec<ChartView> {
     charts(s)
         .into_iter()
         .map(|c| ChartView {

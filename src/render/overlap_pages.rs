@@ -245,11 +245,7 @@ pub fn indicators_page(s: &Shared, fmt: Fmt) -> IndicatorsPage {
                 value: e.value.clone(),
                 field: String::new(),
                 op: String::new(),
-                fields: e
-                    .fields
-                    .iter()
-                    .map(|(f, n)| format!("{f} ({n})"))
-                    .collect(),
+                fields: e.fields.iter().map(|(f, n)| format!("{f} ({n})")).collect(),
                 count: e.count,
                 vendors: vendor_text(&e.vendors),
                 rules,

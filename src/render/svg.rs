@@ -42,14 +42,14 @@ impl Bar {
     }
 }
 
-const WIDTH: f64 = 720.0;
-const LABEL_W: f64 = 230.0;
+const WIDTH: f64 = 780.0;
+const LABEL_W: f64 = 260.0;
 const BAR_MAX: f64 = 340.0;
 const ROW: f64 = 22.0;
 const BAR_H: f64 = 15.0;
 const TOP: f64 = 6.0;
 /// Labels longer than this are cut (the full label stays in the bar's tooltip and `<desc>`).
-const LABEL_CHARS: usize = 34;
+const LABEL_CHARS: usize = 32;
 const BAR_FILL: &str = "#3f7fbf";
 
 /// A horizontal bar chart. `id` must be unique in the page (it names `<title>`/`<desc>`);
