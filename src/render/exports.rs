@@ -56,7 +56,7 @@ struct CloseJson<'a> {
     score: f64,
     same_technique: bool,
     same_source: bool,
-    /// Shared normalised values, heaviest first.
+    /// The heaviest shared normalised values (at most `SHARED_SHOWN`).
     shared: Vec<&'a str>,
 }
 
@@ -140,7 +140,12 @@ fn rule_json<'a>(s: &'a Shared<'a>, i: usize) -> RuleJson<'a> {
                 score: (nb.score * 1000.0).round() / 1000.0,
                 same_technique: nb.same_technique,
                 same_source: nb.same_source,
-                shared: nb.shared.iter().map(|x| x.token.as_str()).collect(),
+                shared: nb
+                    .shared
+                    .iter()
+                    .take(super::overlap_pages::SHARED_SHOWN)
+                    .map(|x| x.token.as_str())
+                    .collect(),
             })
             .collect(),
         tests: results

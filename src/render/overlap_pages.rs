@@ -10,8 +10,10 @@ use crate::model::Vendor;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-/// Shared values shown per close rule.
-const SHARED_SHOWN: usize = 6;
+/// Shared values shown per close rule (page and `catalog.json`).
+pub const SHARED_SHOWN: usize = 5;
+/// Spellings shown per side of a shared value.
+const ORIGINS_SHOWN: usize = 2;
 /// Entries of each list of the indicator index.
 pub const INDEX_ENTRIES: usize = 100;
 /// Rules linked per entry of the indicator index (the count says how many there are).
@@ -55,7 +57,7 @@ fn origin_text(o: &Origin) -> String {
 
 fn origins_text(list: &[Origin]) -> Vec<String> {
     let set: BTreeSet<String> = list.iter().map(origin_text).collect();
-    set.into_iter().take(3).collect()
+    set.into_iter().take(ORIGINS_SHOWN).collect()
 }
 
 fn closest_row(s: &Shared, links: &Links, nb: &Neighbour) -> Closest {
