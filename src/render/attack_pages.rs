@@ -150,7 +150,7 @@ fn cell(s: &Shared, links: &Links, t: &Technique, tactic: &str) -> Cell {
     }
 }
 
-fn live_subs<'a>(t: &'a Technique) -> impl Iterator<Item = &'a Technique> {
+fn live_subs(t: &Technique) -> impl Iterator<Item = &Technique> {
     attack::db().subtechniques(&t.id).filter(|x| x.is_live())
 }
 
