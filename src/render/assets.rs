@@ -20,6 +20,7 @@ pub const STATIC: &[(&str, &[u8])] = &[
         include_bytes!("../../static/highlight.css"),
     ),
     ("sort.js", include_bytes!("../../static/sort.js")),
+    ("matrix.css", include_bytes!("../../static/matrix.css")),
 ];
 
 /// (file name, text) of the built-in content pages; the first one is the "About" page.

@@ -88,6 +88,9 @@ pub mod paths {
 
     pub const HOME: &str = "index";
     pub const STATS: &str = "stats";
+    pub const MATRIX: &str = "matrix";
+    pub const OVERLAP: &str = "overlap";
+    pub const INDICATORS: &str = "indicators";
 
     /// `rules/<vendor>/<slug>`, the catalog's own rule page path without `.html`.
     pub fn rule(cat: &Catalog, i: usize) -> String {
@@ -196,6 +199,8 @@ pub struct Shared<'a> {
     pub id_page_of_rule: Vec<Option<usize>>,
     pub report: Report,
     pub content: Vec<ContentPage>,
+    /// Overlap, indicator index, data sources and technique counts (`cross`).
+    pub cross: super::cross::Cross,
 }
 
 impl<'a> Shared<'a> {
@@ -220,6 +225,7 @@ impl<'a> Shared<'a> {
             id_page_of_rule,
             report: Report::new(build),
             content,
+            cross: super::cross::Cross::new(cat),
         }
     }
 
@@ -243,6 +249,11 @@ impl<'a> Shared<'a> {
                 });
             }
         }
+        nav.push(NavItem {
+            label: "ATT&CK matrix",
+            href: links.page(paths::MATRIX),
+            current: current == paths::MATRIX,
+        });
         nav.push(NavItem {
             label: "Statistics",
             href: links.page(paths::STATS),

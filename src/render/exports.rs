@@ -1,5 +1,7 @@
 //! Machine-readable exports under `exports/`: `catalog.json` (every rule with facets,
-//! indicators, output fields and test verdicts), `rules.csv` and `indicators.csv`.
+//! indicators, output fields, test verdicts, canonical data sources and closest rules, plus
+//! the cross-vendor groups; described by `catalog.schema.json`), `rules.csv` and
+//! `indicators.csv`. ATT&CK Navigator layers are written by `navigator`.
 //!
 //! CSV cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage
 //! return first) get a leading `'`.
@@ -13,13 +15,49 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-pub const FILES: &[&str] = &["catalog.json", "rules.csv", "indicators.csv"];
+pub const FILES: &[&str] = &[
+    "catalog.json",
+    "catalog.schema.json",
+    "rules.csv",
+    "indicators.csv",
+];
+
+/// The JSON Schema of `catalog.json` (written beside it; `tests/exports.rs` validates a
+/// built catalog against it).
+pub const CATALOG_SCHEMA: &str = include_str!("../../data/catalog.schema.json");
 
 #[derive(Serialize)]
 struct CatalogJson<'a> {
     version: u32,
     title: &'a str,
     rules: Vec<RuleJson<'a>>,
+    /// Actions detected on several platforms (`overlap` groups).
+    groups: Vec<GroupJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct RuleRef<'a> {
+    vendor: &'static str,
+    id: &'a str,
+    page: String,
+}
+
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    label: &'a [String],
+    rules: Vec<RuleRef<'a>>,
+}
+
+#[derive(Serialize)]
+struct CloseJson<'a> {
+    vendor: &'static str,
+    id: &'a str,
+    page: String,
+    score: f64,
+    same_technique: bool,
+    same_source: bool,
+    /// The heaviest shared normalised values (at most `SHARED_SHOWN`).
+    shared: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -41,6 +79,9 @@ struct RuleJson<'a> {
     fully_parsed: bool,
     output_fields: &'a [OutputField],
     indicators: &'a [Indicator],
+    data_sources: &'a [String],
+    /// Closest rules per vendor (the rule's own included), best first within a vendor.
+    overlap: Vec<CloseJson<'a>>,
     tests: Vec<TestJson<'a>>,
     file: String,
     line: usize,
@@ -55,7 +96,7 @@ struct TestJson<'a> {
     detail: &'a str,
 }
 
-fn rule_json<'a>(s: &Shared<'a>, i: usize) -> RuleJson<'a> {
+fn rule_json<'a>(s: &'a Shared<'a>, i: usize) -> RuleJson<'a> {
     let r: &'a Rule = &s.cat.rules[i];
     let root = &s.build.roots[r.source.root];
     let mut facets: BTreeMap<&'static str, Vec<&'a str>> = BTreeMap::new();
@@ -85,6 +126,28 @@ fn rule_json<'a>(s: &Shared<'a>, i: usize) -> RuleJson<'a> {
             .map(|d| d.output_fields.as_slice())
             .unwrap_or(&[]),
         indicators: &s.cat.indicators[i],
+        data_sources: &s.cross.sources[i],
+        overlap: s
+            .cross
+            .overlap
+            .top_by_vendor(i, super::cross::CLOSEST)
+            .into_iter()
+            .flat_map(|(_, l)| l.iter())
+            .map(|nb| CloseJson {
+                vendor: nb.vendor.key(),
+                id: &s.cat.rules[nb.rule].id,
+                page: Fmt::Html.file(&paths::rule(s.cat, nb.rule)),
+                score: (nb.score * 1000.0).round() / 1000.0,
+                same_technique: nb.same_technique,
+                same_source: nb.same_source,
+                shared: nb
+                    .shared
+                    .iter()
+                    .take(super::overlap_pages::SHARED_SHOWN)
+                    .map(|x| x.token.as_str())
+                    .collect(),
+            })
+            .collect(),
         tests: results
             .iter()
             .map(|t| TestJson {
@@ -119,6 +182,24 @@ pub fn catalog_json(s: &Shared) -> Result<Vec<u8>, String> {
         version: 1,
         title: &s.config.title,
         rules: (0..s.cat.rules.len()).map(|i| rule_json(s, i)).collect(),
+        groups: s
+            .cross
+            .overlap
+            .groups
+            .iter()
+            .map(|g| GroupJson {
+                label: &g.label,
+                rules: g
+                    .rules
+                    .iter()
+                    .map(|&r| RuleRef {
+                        vendor: s.cat.rules[r].vendor.key(),
+                        id: &s.cat.rules[r].id,
+                        page: Fmt::Html.file(&paths::rule(s.cat, r)),
+                    })
+                    .collect(),
+            })
+            .collect(),
     };
     let mut out = serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?;
     out.push(b'\n');

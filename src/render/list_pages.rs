@@ -42,6 +42,9 @@ pub struct HomePage<'a> {
     pub exports: Vec<Link>,
     pub pages: Vec<Link>,
     pub stats: String,
+    pub matrix: String,
+    pub overlap: String,
+    pub indicators: String,
 }
 
 #[derive(Serialize)]
@@ -125,6 +128,7 @@ pub struct StatsPage {
     pub distributions: Vec<Distribution>,
     pub diagnostics: Vec<DiagCount>,
     pub unclaimed_files: usize,
+    pub charts: Vec<super::charts::ChartView>,
 }
 
 #[derive(Serialize)]
@@ -221,6 +225,11 @@ pub fn home<'a>(s: &Shared<'a>, fmt: Fmt) -> HomePage<'a> {
             .iter()
             .chain(super::table_exports::FILES)
             .map(|f| Link::to(f.to_string(), links.out(&format!("exports/{f}"))))
+            .chain(
+                super::navigator::files(s)
+                    .into_iter()
+                    .map(|(name, f)| Link::to(format!("Navigator layer: {name}"), links.out(&f))),
+            )
             .collect(),
         pages: s
             .content
@@ -228,6 +237,9 @@ pub fn home<'a>(s: &Shared<'a>, fmt: Fmt) -> HomePage<'a> {
             .map(|c| Link::to(c.title.clone(), links.page(&paths::content(&c.slug))))
             .collect(),
         stats: links.page(paths::STATS),
+        matrix: links.page(paths::MATRIX),
+        overlap: links.page(paths::OVERLAP),
+        indicators: links.page(paths::INDICATORS),
     }
 }
 
@@ -354,6 +366,7 @@ fn facet_info(
                     out.push(row("Sub-techniques with rules", subs));
                 }
             }
+            out.extend(super::attack_pages::technique_sources(s, links, rules));
             if let Some(u) = names::mitre_url(value) {
                 out.push(row("ATT&CK", vec![Link::to(u.clone(), u)]));
             }
@@ -482,6 +495,7 @@ pub fn stats(s: &Shared, fmt: Fmt) -> StatsPage {
         .collect(),
         diagnostics: diags.into_values().collect(),
         unclaimed_files: s.build.unclaimed_files,
+        charts: super::charts::views(s, &links, fmt),
     }
 }
 

@@ -4,11 +4,15 @@
 //! - `rule_page`, `list_pages`: the view of each page kind (plain data, `Serialize`).
 //! - `templates`: tera templates (`templates/html`, `templates/md`), embedded, overridable.
 //! - `condition`: the condition IR as readable text; `markdown`: sanitised Markdown.
-//! - `exports`: `catalog.json`, `rules.csv`, `indicators.csv` (`table_exports`: `tables.csv`,
-//!   `tables.json`); `assets`: static files and
-//!   content pages; `output`: the one place that writes files; `links`: a link checker.
+//! - `exports`: `catalog.json` (+ its JSON Schema), `rules.csv`, `indicators.csv`
+//!   (`table_exports`: `tables.csv`, `tables.json`); `navigator`: ATT&CK Navigator layers;
+//!   `assets`: static files and content pages; `output`: the one place that writes files;
+//!   `links`: a link checker.
 //! - `reference_pages`: Microsoft's table facts on table, connector, solution and parser
 //!   pages, their index columns, and the "Tables used" of Sentinel / Defender rule pages.
+//! - `cross`: overlap, indicator index, data sources, technique counts (once per build);
+//!   `attack_pages` (matrix), `overlap_pages` (closest rules, overlap and indicator index
+//!   pages), `charts` + `svg` (statistics charts as static SVG).
 //!
 //! Output layout (HTML at the top, the same pages as Markdown under `md/`):
 //! `index`, `rules/<vendor>/<slug>`, `<facet key>/index` and `<facet key>/<value slug>` for
@@ -17,19 +21,25 @@
 //! `search` and its Pagefind index `pagefind/` (`search`).
 
 pub mod assets;
+pub mod attack_pages;
+pub mod charts;
 pub mod condition;
 pub mod context;
+pub mod cross;
 pub mod exports;
 pub mod highlight;
 pub mod links;
 pub mod list_pages;
 pub mod markdown;
 pub mod names;
+pub mod navigator;
 pub mod output;
 pub mod reference_pages;
 pub mod rule_page;
 pub mod search;
 pub mod table_exports;
+pub mod overlap_pages;
+pub mod svg;
 pub mod templates;
 
 pub use condition::condition;
@@ -59,6 +69,9 @@ pub struct Written {
 enum Job<'a> {
     Home,
     Stats,
+    Matrix,
+    Overlap,
+    Indicators,
     FacetIndex(FacetKind),
     Facet(FacetKind, &'a str),
     Rule(usize),
@@ -67,7 +80,13 @@ enum Job<'a> {
 }
 
 fn jobs<'a>(s: &Shared<'a>) -> Vec<Job<'a>> {
-    let mut jobs = vec![Job::Home, Job::Stats];
+    let mut jobs = vec![
+        Job::Home,
+        Job::Stats,
+        Job::Matrix,
+        Job::Overlap,
+        Job::Indicators,
+    ];
     for (kind, values) in &s.cat.facets {
         jobs.push(Job::FacetIndex(*kind));
         jobs.extend(values.keys().map(|v| Job::Facet(*kind, v.as_str())));
@@ -111,6 +130,30 @@ fn render_job(s: &Shared, tera: &Tera, out: &Output, fmt: Fmt, job: Job) -> Resu
             paths::STATS,
             "stats",
             &list_pages::stats(s, fmt),
+        ),
+        Job::Matrix => render_page(
+            tera,
+            out,
+            fmt,
+            paths::MATRIX,
+            "matrix",
+            &attack_pages::matrix(s, fmt),
+        ),
+        Job::Overlap => render_page(
+            tera,
+            out,
+            fmt,
+            paths::OVERLAP,
+            "overlap",
+            &overlap_pages::overlap_page(s, fmt),
+        ),
+        Job::Indicators => render_page(
+            tera,
+            out,
+            fmt,
+            paths::INDICATORS,
+            "indicators",
+            &overlap_pages::indicators_page(s, fmt),
         ),
         Job::FacetIndex(k) => render_page(
             tera,
@@ -182,10 +225,22 @@ pub fn site(build: &Build, config: &Config, out: &Path) -> Result<Written, Strin
         output.write("exports/catalog.json", &exports::catalog_json(&shared)?)?;
         output.write("exports/rules.csv", &exports::rules_csv(&shared)?)?;
         output.write("exports/indicators.csv", &exports::indicators_csv(&shared)?)?;
+        output.write(
+            "exports/catalog.schema.json",
+            exports::CATALOG_SCHEMA.as_bytes(),
+        )?;
         n += exports::FILES.len();
         output.write("exports/tables.csv", &table_exports::tables_csv(&shared)?)?;
         output.write("exports/tables.json", &table_exports::tables_json(&shared)?)?;
         n += table_exports::FILES.len();
+        for (path, bytes) in navigator::layers(&shared)? {
+            output.write(&path, &bytes)?;
+            n += 1;
+        }
+        for c in charts::charts(&shared) {
+            output.write(&format!("{}/{}.svg", charts::DIR, c.id), c.svg.as_bytes())?;
+            n += 1;
+        }
         for (name, bytes) in &statics {
             output.write(&format!("static/{name}"), bytes)?;
             n += 1;

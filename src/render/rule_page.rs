@@ -48,6 +48,8 @@ pub struct RulePage<'a> {
     pub related: Vec<RelatedRow<'a>>,
     /// Sentinel / Defender XDR: the tables read, with Microsoft's ingestion facts.
     pub tables_used: Vec<super::reference_pages::TableUse>,
+    /// Closest rules per vendor (`overlap_pages`).
+    pub closest: Vec<super::overlap_pages::ClosestGroup>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +96,8 @@ pub struct IndicatorRow<'a> {
     pub value: &'a str,
     pub case_sensitive: bool,
     pub count: usize,
+    /// A close rule tests the same value.
+    pub shared: bool,
 }
 
 #[derive(Serialize)]
@@ -167,6 +171,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
     let file = root.display(&r.source.path);
     let html = fmt == Fmt::Html;
     let results = &s.build.results[i];
+    let shared_pairs = super::overlap_pages::shared_pairs(s, i);
 
     let mut test_counts = [0; 3];
     for t in results {
@@ -263,6 +268,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
         indicators: cat.indicators[i]
             .iter()
             .map(|ind| IndicatorRow {
+                shared: shared_pairs.contains(&(ind.field.as_str(), ind.value.as_str())),
                 field: &ind.field,
                 op: condition::op_key_text(&ind.op),
                 value: &ind.value,
@@ -374,6 +380,7 @@ pub fn view<'a>(s: &Shared<'a>, fmt: Fmt, i: usize) -> RulePage<'a> {
             })
             .collect(),
         tables_used: super::reference_pages::tables_used(s, &links, r),
+        closest: super::overlap_pages::closest(s, &links, i),
     }
 }
 

@@ -28,6 +28,9 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "html" / "content.html",
     "html" / "search.html",
     "html" / "reference.html",
+    "html" / "matrix.html",
+    "html" / "overlap.html",
+    "html" / "indicators.html",
     "md" / "base.md",
     "md" / "macros.md",
     "md" / "index.md",
@@ -38,6 +41,9 @@ pub const TEMPLATES: &[(&str, &str, &str)] = embedded![
     "md" / "redirect.md",
     "md" / "content.md",
     "md" / "reference.md",
+    "md" / "matrix.md",
+    "md" / "overlap.md",
+    "md" / "indicators.md",
 ];
 
 /// HTML escaping for text and attribute values (tera's default also escapes `/`, which
