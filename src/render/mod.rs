@@ -34,12 +34,12 @@ pub mod markdown;
 pub mod names;
 pub mod navigator;
 pub mod output;
+pub mod overlap_pages;
 pub mod reference_pages;
 pub mod rule_page;
 pub mod search;
-pub mod table_exports;
-pub mod overlap_pages;
 pub mod svg;
+pub mod table_exports;
 pub mod templates;
 
 pub use condition::condition;
