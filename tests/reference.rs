@@ -187,9 +187,11 @@ fn corpus_reference_pages() {
     assert!(named.len() >= 110, "{}", named.len());
     assert!(known >= 85, "{known}");
 
+    // The site goes to a temporary folder unless RULEDEX_REFERENCE_SITE asks to keep it.
+    let tmp = tempfile::tempdir().unwrap();
     let out = match std::env::var_os("RULEDEX_REFERENCE_SITE") {
         Some(d) => PathBuf::from(d),
-        None => std::env::temp_dir().join("ruledex-reference-corpus"),
+        None => tmp.path().join("site"),
     };
     render::site(&build, &Config::default(), &out).unwrap();
     // Every named table the reference lists has a page with its facts.
